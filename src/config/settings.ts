@@ -1,0 +1,139 @@
+// Service settings. Precedence: flags > environment (T3D_*) > config file >
+// defaults. Every source is validated with the same TypeBox schema, and every
+// problem is reported at once.
+import { type Static, Type } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
+
+/** Durations are written `500ms`, `5s`, `2m`, `1h`, or a bare number of milliseconds. */
+const Duration = Type.Union([Type.String({ pattern: "^[0-9]+(ms|s|m|h)?$" }), Type.Integer({ minimum: 0 })]);
+
+export const RawSettings = Type.Object(
+  {
+    listen: Type.String({ minLength: 1 }),
+    dispatchFile: Type.String({ minLength: 1 }),
+    mintCommand: Type.String({ minLength: 1 }),
+    reloadInterval: Duration,
+    sessionTimeout: Duration,
+    mintTimeout: Duration,
+    exchangeTimeout: Duration,
+    upstreamHost: Type.String({ minLength: 1 }),
+    identityHeader: Type.String({ pattern: "^[A-Za-z0-9-]+$" }),
+  },
+  { additionalProperties: false },
+);
+export type RawSettings = Static<typeof RawSettings>;
+const PartialSettings = Type.Partial(RawSettings, {
+  additionalProperties: false,
+});
+export type PartialSettings = Static<typeof PartialSettings>;
+
+export const DEFAULTS: RawSettings = {
+  // Loopback only: the identity header must come from the front proxy alone.
+  listen: "127.0.0.1:3780",
+  dispatchFile: "/etc/t3-serve/dispatch.json",
+  mintCommand: "sudo -n /usr/local/bin/t3-mint",
+  reloadInterval: "60s",
+  sessionTimeout: "5s",
+  mintTimeout: "15s",
+  exchangeTimeout: "10s",
+  upstreamHost: "127.0.0.1",
+  identityHeader: "X-authentik-username",
+};
+
+/** Environment variable for each setting: listen → T3D_LISTEN, dispatchFile → T3D_DISPATCH_FILE. */
+export const envName = (key: string): string => `T3D_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+
+/** Flag for each setting: dispatchFile → --dispatch-file. */
+export const flagName = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+export const SETTING_KEYS = Object.keys(DEFAULTS) as Array<keyof RawSettings>;
+
+export type ListenAddress = { kind: "tcp"; hostname: string; port: number } | { kind: "unix"; path: string };
+
+export interface Settings {
+  listen: ListenAddress;
+  dispatchFile: string;
+  /** argv prefix; the os_user is appended as one more element, never interpolated. */
+  mintCommand: string[];
+  reloadIntervalMs: number;
+  sessionTimeoutMs: number;
+  mintTimeoutMs: number;
+  exchangeTimeoutMs: number;
+  upstreamHost: string;
+  identityHeader: string;
+}
+
+export type SettingsResult = { ok: true; settings: Settings; raw: RawSettings } | { ok: false; errors: string[] };
+
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+export function durationMs(value: string | number): number {
+  if (typeof value === "number") return value;
+  const match = /^([0-9]+)(ms|s|m|h)?$/.exec(value);
+  if (!match) throw new Error(`not a duration: ${value}`);
+  return Number(match[1]) * (UNIT_MS[match[2] ?? "ms"] ?? 1);
+}
+
+export function parseListen(value: string): ListenAddress | string {
+  if (value.startsWith("unix:")) {
+    const path = value.slice("unix:".length);
+    return path.startsWith("/") ? { kind: "unix", path } : `listen: unix socket path must be absolute: ${value}`;
+  }
+  const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match?.[1] || port > 65535) return `listen: expected host:port or unix:/path, got ${JSON.stringify(value)}`;
+  return { kind: "tcp", hostname: match[1].replace(/^\[|\]$/g, ""), port };
+}
+
+function validate(source: string, value: unknown): string[] {
+  return [...Value.Errors(PartialSettings, value)].map((e) => `${source}${e.path}: ${e.message}`);
+}
+
+/** Picks the T3D_* variables that name a setting. */
+export function settingsFromEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const key of SETTING_KEYS) {
+    const value = env[envName(key)];
+    if (value !== undefined) picked[key] = value;
+  }
+  return picked;
+}
+
+/** Merges the sources in precedence order and validates the result. */
+export function resolveSettings(sources: { file?: unknown; env?: unknown; flags?: unknown }): SettingsResult {
+  const errors = [
+    ...(sources.file === undefined ? [] : validate("config file", sources.file)),
+    ...(sources.env === undefined ? [] : validate("environment", sources.env)),
+    ...(sources.flags === undefined ? [] : validate("flag", sources.flags)),
+  ];
+  if (errors.length > 0) return { ok: false, errors };
+  const raw: RawSettings = {
+    ...DEFAULTS,
+    ...(sources.file as PartialSettings),
+    ...(sources.env as PartialSettings),
+    ...(sources.flags as PartialSettings),
+  };
+  const listen = parseListen(raw.listen);
+  const mintCommand = raw.mintCommand.trim().split(/\s+/);
+  if (typeof listen === "string") return { ok: false, errors: [listen] };
+  return {
+    ok: true,
+    raw,
+    settings: {
+      listen,
+      dispatchFile: raw.dispatchFile,
+      mintCommand,
+      reloadIntervalMs: durationMs(raw.reloadInterval),
+      sessionTimeoutMs: durationMs(raw.sessionTimeout),
+      mintTimeoutMs: durationMs(raw.mintTimeout),
+      exchangeTimeoutMs: durationMs(raw.exchangeTimeout),
+      upstreamHost: raw.upstreamHost,
+      identityHeader: raw.identityHeader,
+    },
+  };
+}

@@ -1,0 +1,77 @@
+// `t3-dispatch demo`: with no t3 installed, two fake instances (alice on the
+// 0.0.33 contract, bob on 0.0.24) behind the real dispatcher, behind a small
+// front that plays Traefik + Authentik. Prints the URL to open.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { resolveSettings } from "../config/settings";
+import type { Logger } from "../log";
+import { startServer } from "../server";
+import { startFakeT3 } from "./fake-t3";
+import { startFront } from "./front";
+
+/** How to run this program's own `fake-mint` subcommand, compiled or from source. */
+function selfCommand(): string[] {
+  const compiled = Bun.main.startsWith("/$bunfs/");
+  return compiled ? [process.execPath] : [process.execPath, Bun.main];
+}
+
+export async function runDemo(frontPort: number, log: Logger): Promise<() => Promise<void>> {
+  const stateRoot = mkdtempSync(join(tmpdir(), "t3-dispatch-demo-"));
+  const alice = startFakeT3({
+    version: "0.0.33",
+    stateDir: join(stateRoot, "alice"),
+    owner: "alice",
+  });
+  const bob = startFakeT3({
+    version: "0.0.24",
+    stateDir: join(stateRoot, "bob"),
+    owner: "bob",
+  });
+  const dispatchFile = join(stateRoot, "dispatch.json");
+  writeFileSync(
+    dispatchFile,
+    JSON.stringify(
+      {
+        alice: { os_user: "alice", port: alice.port },
+        bob: { os_user: "bob", port: bob.port },
+      },
+      null,
+      2,
+    ),
+  );
+  const resolved = resolveSettings({
+    flags: {
+      listen: "127.0.0.1:0",
+      dispatchFile,
+      mintCommand: [...selfCommand(), "fake-mint", "--state-root", stateRoot].join(" "),
+    },
+  });
+  if (!resolved.ok) throw new Error(resolved.errors.join("; "));
+  const dispatcher = await startServer(resolved.settings, log);
+  const front = startFront({
+    port: frontPort,
+    dispatcherUrl: dispatcher.url,
+    users: ["alice", "bob"],
+  });
+  process.stdout.write(
+    [
+      "",
+      "t3-dispatch demo is running:",
+      `  alice's fake t3 0.0.33  ${alice.url}`,
+      `  bob's fake t3 0.0.24    ${bob.url}`,
+      `  dispatcher               ${dispatcher.url}`,
+      "",
+      `Open ${front.url}/ and pick a user (the front plays Traefik + Authentik).`,
+      "Press Ctrl-C to stop.",
+      "",
+    ].join("\n"),
+  );
+  return async () => {
+    await front.stop();
+    await dispatcher.stop();
+    await alice.stop();
+    await bob.stop();
+    rmSync(stateRoot, { recursive: true, force: true });
+  };
+}

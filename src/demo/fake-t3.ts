@@ -1,0 +1,258 @@
+// A fake `t3 serve` that implements the contract in ../shared/t3-contract.md
+// for one version: the pairing endpoint of that version, the session check,
+// the cookie name (instance-specific from 0.0.29), an authenticated /ws echo,
+// and the SPA fallback. Extra `/__fake/*` routes serve the proxy tests (SSE,
+// gzip, large bodies, several cookies) and control (wiping all sessions).
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
+import type { Server, ServerWebSocket } from "bun";
+import { credentialDir } from "./fake-mint";
+import { pairPage, redirectToPair, workspacePage } from "./fake-t3-page";
+
+export type FakeVersion = "0.0.24" | "0.0.25" | "0.0.33";
+
+export interface FakeT3Options {
+  version: FakeVersion;
+  /** Shared with the fake mint: credentials appear here as files. */
+  stateDir: string;
+  owner: string;
+  port?: number;
+}
+
+export interface FakeT3 {
+  port: number;
+  url: string;
+  cookieName: string;
+  stats: {
+    exchanges: number;
+    sessionChecks: number;
+    upgrades: number;
+    lastUpgrade?: Headers;
+    closeCodes: number[];
+  };
+  wipeSessions(): void;
+  stop(): Promise<void>;
+}
+
+type Socket = ServerWebSocket<{ protocol: string | undefined }>;
+
+const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Response =>
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...headers },
+  });
+
+const html = (body: string): Response =>
+  new Response(body, {
+    headers: { "content-type": "text/html; charset=utf-8" },
+  });
+
+function cookieValue(request: Request, name: string): string | undefined {
+  for (const part of (request.headers.get("cookie") ?? "").split(";")) {
+    const [key, ...rest] = part.trim().split("=");
+    if (key === name) return rest.join("=");
+  }
+  return undefined;
+}
+
+/** A WebSocket echo with a few commands: `close:<code>:<reason>` and `flood:<n>:<bytes>`. */
+function onSocketMessage(ws: Socket, message: string | Buffer): void {
+  if (typeof message === "string" && message.startsWith("close:")) {
+    const [, code, reason] = message.split(":");
+    ws.close(Number(code), reason);
+  } else if (typeof message === "string" && message.startsWith("flood:")) {
+    const [, count, size] = message.split(":").map(Number);
+    for (let i = 0; i < (count ?? 0); i++) {
+      const frame = new Uint8Array(size ?? 1).fill(i % 256);
+      new DataView(frame.buffer).setUint32(0, i);
+      ws.send(frame); // Bun buffers on backpressure; the test counts what arrives
+    }
+  } else {
+    ws.send(message);
+  }
+}
+
+export function startFakeT3(options: FakeT3Options): FakeT3 {
+  const { version, stateDir, owner } = options;
+  mkdirSync(credentialDir(stateDir), { recursive: true });
+  const sessions = new Set<string>();
+  const pairPath = version === "0.0.24" ? "/api/auth/bootstrap" : "/api/auth/browser-session";
+  const otherPairPath = version === "0.0.24" ? "/api/auth/browser-session" : "/api/auth/bootstrap";
+  const stats: FakeT3["stats"] = {
+    exchanges: 0,
+    sessionChecks: 0,
+    upgrades: 0,
+    closeCodes: [],
+  };
+  let cookieName = "t3_session";
+  const authenticated = (request: Request): boolean => {
+    const value = cookieValue(request, cookieName);
+    return value !== undefined && sessions.has(value);
+  };
+
+  async function exchange(request: Request): Promise<Response> {
+    stats.exchanges++;
+    const legacy = version === "0.0.24";
+    const payload = (await request.json().catch(() => undefined)) as { credential?: unknown } | undefined;
+    if (typeof payload?.credential !== "string" || !/^[A-Za-z0-9_-]+$/.test(payload.credential)) {
+      return legacy ? json({ error: "Invalid bootstrap payload." }, 400) : new Response(null, { status: 400 });
+    }
+    const file = join(credentialDir(stateDir), payload.credential);
+    if (!existsSync(file)) {
+      return json(
+        legacy ? { error: "Invalid bootstrap credential." } : { code: "auth_invalid", error: "Invalid credential." },
+        401,
+      );
+    }
+    unlinkSync(file); // one-time
+    const token = randomBytes(24).toString("base64url");
+    sessions.add(token);
+    const expires = new Date(Date.now() + 30 * 86_400_000).toUTCString();
+    const body = legacy ? { role: "client" } : { scopes: ["client"] };
+    return json(
+      {
+        authenticated: true,
+        ...body,
+        sessionMethod: "browser-session-cookie",
+        expiresAt: expires,
+      },
+      200,
+      {
+        "set-cookie": `${cookieName}=${token}; Path=/; Expires=${expires}; HttpOnly; SameSite=Lax`,
+        ...(legacy ? {} : { "cache-control": "no-store" }),
+      },
+    );
+  }
+
+  async function fakeRoute(request: Request, url: URL): Promise<Response> {
+    switch (url.pathname) {
+      case "/__fake/wipe-sessions":
+        sessions.clear();
+        return new Response("wiped\n");
+      case "/__fake/headers":
+        return json(Object.fromEntries(request.headers));
+      case "/__fake/sse": {
+        const gapMs = Number(url.searchParams.get("gapMs") ?? 0);
+        const stream = new ReadableStream({
+          async start(controller) {
+            controller.enqueue(new TextEncoder().encode("data: first\n\n"));
+            await Bun.sleep(gapMs);
+            controller.enqueue(new TextEncoder().encode("data: second\n\n"));
+            controller.close();
+          },
+        });
+        return new Response(stream, {
+          headers: {
+            "content-type": "text/event-stream",
+            "cache-control": "no-cache",
+          },
+        });
+      }
+      case "/__fake/gzip":
+        return new Response(Bun.gzipSync(new TextEncoder().encode("compressed hello ".repeat(200))), {
+          headers: {
+            "content-type": "text/plain",
+            "content-encoding": "gzip",
+          },
+        });
+      case "/__fake/bytes": {
+        const size = Number(url.searchParams.get("n") ?? 0);
+        return new Response(new Uint8Array(size).fill(120), {
+          headers: { "content-type": "application/octet-stream" },
+        });
+      }
+      case "/__fake/upload": {
+        const hash = createHash("sha256");
+        let bytes = 0;
+        for await (const chunk of request.body ?? []) {
+          bytes += chunk.byteLength;
+          hash.update(chunk);
+        }
+        return json({ bytes, sha256: hash.digest("hex") });
+      }
+      case "/__fake/cookies": {
+        const headers = new Headers();
+        headers.append("set-cookie", "a=1; Path=/");
+        headers.append("set-cookie", "b=2, with comma; Path=/; HttpOnly");
+        return new Response("two cookies\n", { headers });
+      }
+      case "/__fake/redirect":
+        return new Response(null, {
+          status: 302,
+          headers: { location: "/elsewhere" },
+        });
+      case "/__fake/hop":
+        return new Response("hop\n", {
+          headers: {
+            connection: "x-private",
+            "x-private": "secret",
+            "keep-alive": "timeout=5",
+          },
+        });
+      default:
+        return new Response(null, { status: 404 });
+    }
+  }
+
+  const server: Server<{ protocol: string | undefined }> = Bun.serve({
+    hostname: "127.0.0.1",
+    port: options.port ?? 0,
+    idleTimeout: 0,
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    async fetch(request, srv) {
+      const url = new URL(request.url);
+      if (url.pathname.startsWith("/__fake/")) return fakeRoute(request, url);
+      if (request.method === "POST" && url.pathname === pairPath) return exchange(request);
+      if (request.method === "POST" && url.pathname === otherPairPath) return new Response(null, { status: 404 });
+      if (url.pathname === "/api/auth/session") {
+        stats.sessionChecks++;
+        if (authenticated(request))
+          return json({
+            authenticated: true,
+            scopes: ["client"],
+            sessionMethod: "browser-session-cookie",
+          });
+        return json({
+          authenticated: false,
+          auth: { policy: "loopback-browser", sessionCookieName: cookieName },
+        });
+      }
+      if (url.pathname === "/.well-known/t3/environment") return json({ serverVersion: version });
+      if (url.pathname === "/ws") {
+        if (!authenticated(request)) return new Response("unauthorized", { status: 401 });
+        stats.upgrades++;
+        stats.lastUpgrade = request.headers;
+        const offered = request.headers.get("sec-websocket-protocol")?.split(",")[0]?.trim();
+        const headers = offered ? { "sec-websocket-protocol": offered } : undefined;
+        return srv.upgrade(request, { headers, data: { protocol: offered } })
+          ? undefined
+          : new Response("upgrade failed", { status: 400 });
+      }
+      if (request.method !== "GET" && request.method !== "HEAD") return new Response(null, { status: 404 });
+      if (url.pathname === "/pair") return html(pairPage(version));
+      return html(authenticated(request) ? workspacePage(owner, version) : redirectToPair);
+    },
+    websocket: {
+      message: onSocketMessage,
+      close(_ws, code) {
+        stats.closeCodes.push(code);
+      },
+    },
+  });
+  const port = server.port as number;
+  // From 0.0.29 a loopback server names its cookie after its port and data directory.
+  if (version === "0.0.33") {
+    cookieName = `t3_session_${port}_${createHash("sha256").update(stateDir).digest("hex").slice(0, 12)}`;
+  }
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    cookieName,
+    stats,
+    wipeSessions: () => sessions.clear(),
+    stop: async () => {
+      await server.stop(true);
+    },
+  };
+}

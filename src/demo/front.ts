@@ -1,0 +1,85 @@
+// The demo's stand-in for Traefik + Authentik: pick a user, and every request
+// is forwarded to the dispatcher with `X-authentik-username: <user>@example.com`
+// injected (a client-sent one is dropped), WebSockets included.
+
+import { DispatchError } from "../errors";
+import { createLogger } from "../log";
+import { isWebSocketUpgrade, takeWebSocketHandshake, upstreamRequestHeaders } from "../proxy/headers";
+import { forwardHttp } from "../proxy/http";
+import { bridgeSocketHandler, bridgeWebSocket } from "../runtime/websocket-bridge";
+
+const USER_COOKIE = "demo_user";
+
+function loginPage(users: string[]): Response {
+  const links = users.map((u) => `<li><a href="/__front/login?user=${u}">Log in as <b>${u}</b></a></li>`).join("");
+  return new Response(
+    `<!doctype html><html><head><meta charset="utf-8"><title>Demo login</title></head>
+<body style="font:16px system-ui;margin:3rem"><h1>Demo identity provider</h1>
+<p>This page plays Authentik. Pick a person; you should land in their own t3 workspace, already paired.</p>
+<ul>${links}</ul><p><a href="/__front/logout">Log out</a> (switch users)</p></body></html>`,
+    { headers: { "content-type": "text/html; charset=utf-8" } },
+  );
+}
+
+export function startFront(options: { port: number; dispatcherUrl: string; users: string[] }) {
+  const log = createLogger();
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: options.port,
+    idleTimeout: 0,
+    async fetch(request, srv) {
+      const url = new URL(request.url);
+      if (url.pathname === "/__front/login") {
+        const user = url.searchParams.get("user") ?? "";
+        if (!options.users.includes(user)) return loginPage(options.users);
+        return new Response(null, {
+          status: 302,
+          headers: {
+            location: "/",
+            "set-cookie": `${USER_COOKIE}=${user}; Path=/; HttpOnly; SameSite=Lax`,
+          },
+        });
+      }
+      if (url.pathname === "/__front/logout") {
+        return new Response(null, {
+          status: 302,
+          headers: {
+            location: "/",
+            "set-cookie": `${USER_COOKIE}=; Path=/; Max-Age=0`,
+          },
+        });
+      }
+      const user = /(?:^|;\s*)demo_user=([a-z]+)/.exec(request.headers.get("cookie") ?? "")?.[1];
+      if (!user || !options.users.includes(user)) return loginPage(options.users);
+      const headers = upstreamRequestHeaders(request, {
+        clientAddress: srv.requestIP(request)?.address,
+        drop: [],
+      });
+      for (const name of [...headers.keys()]) if (name.startsWith("x-authentik-")) headers.delete(name);
+      headers.set("x-authentik-username", `${user}@example.com`);
+      const target = options.dispatcherUrl + url.pathname + url.search;
+      if (isWebSocketUpgrade(request)) {
+        const protocols = takeWebSocketHandshake(request, headers);
+        const failed = await bridgeWebSocket(
+          srv,
+          request,
+          {
+            url: target.replace(/^http/, "ws"),
+            headers,
+            protocols,
+            connectTimeoutMs: 10_000,
+          },
+          log,
+        );
+        return failed ? new Response(`${failed.message}\n`, { status: 502 }) : undefined;
+      }
+      const response = await forwardHttp(request, target, headers);
+      return response instanceof DispatchError ? new Response(`${response.message}\n`, { status: 502 }) : response;
+    },
+    websocket: bridgeSocketHandler,
+  });
+  return {
+    url: `http://127.0.0.1:${server.port}`,
+    stop: () => server.stop(true),
+  };
+}

@@ -1,0 +1,48 @@
+// Streaming HTTP forwarding to one instance. Bodies are streams both ways (no
+// buffering), redirects are the browser's business, and compressed bodies pass
+// byte-for-byte.
+import { DispatchError } from "../errors";
+import { stripHopByHop } from "./headers";
+
+/** Bun's fetch extensions; other runtimes ignore unknown init keys. */
+interface ProxyInit extends RequestInit {
+  duplex: "half";
+  /** Bun decompresses by default but keeps content-encoding: the body would be corrupt. */
+  decompress: false;
+  /** Bun's 5-minute idle timer would cut quiet SSE streams and long polls. */
+  timeout: false;
+}
+
+export async function forwardHttp(
+  request: Request,
+  upstreamUrl: string,
+  headers: Headers,
+): Promise<Response | DispatchError> {
+  const init: ProxyInit = {
+    method: request.method,
+    headers,
+    body: request.body,
+    duplex: "half",
+    redirect: "manual",
+    decompress: false,
+    timeout: false,
+    // The browser went away: stop the upstream request too.
+    signal: request.signal,
+  };
+  let upstream: Response;
+  try {
+    upstream = await fetch(upstreamUrl, init);
+  } catch (error) {
+    // The browser left first: nothing to answer, and not the instance's fault.
+    if (request.signal.aborted) return new Response(null, { status: 499 });
+    return new DispatchError(
+      "upstream_down",
+      `${request.method} ${new URL(upstreamUrl).pathname}: ${(error as Error).message}`,
+    );
+  }
+  return new Response(upstream.body, {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers: stripHopByHop(new Headers(upstream.headers)),
+  });
+}

@@ -1,0 +1,69 @@
+// user → instance. The table is swapped whole (one reference assignment), so a
+// request sees either the old table or the new one, never a mix. A reload that
+// fails keeps the last good table and says why.
+import { readFile } from "node:fs/promises";
+import { type DispatchTable, type Instance, parseTable, type TableResult } from "./config/table";
+import type { Logger } from "./log";
+
+export async function readTableFile(path: string): Promise<TableResult> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    return {
+      ok: false,
+      errors: [`cannot read ${path}: ${(error as Error).message}`],
+    };
+  }
+  return parseTable(text);
+}
+
+export class Routing {
+  private table: DispatchTable;
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(
+    private readonly path: string,
+    initial: DispatchTable,
+    private readonly log: Logger,
+  ) {
+    this.table = initial;
+  }
+
+  lookup(user: string): Instance | undefined {
+    return this.table.get(user);
+  }
+
+  get size(): number {
+    return this.table.size;
+  }
+
+  /** Re-reads the file; on any problem the current table stays. Returns whether it swapped. */
+  async reload(): Promise<boolean> {
+    const result = await readTableFile(this.path);
+    if (!result.ok) {
+      this.log.log("error", "table_reload_failed", {
+        path: this.path,
+        errors: result.errors,
+        kept: this.table.size,
+      });
+      return false;
+    }
+    this.table = result.table;
+    this.log.log("debug", "table_reloaded", {
+      path: this.path,
+      users: result.table.size,
+    });
+    return true;
+  }
+
+  startPolling(intervalMs: number): void {
+    if (intervalMs <= 0) return;
+    this.timer = setInterval(() => void this.reload(), intervalMs);
+    this.timer.unref?.();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,149 @@
+// Bun-only: bridge a browser WebSocket to the instance's. The upstream socket
+// is opened first so its negotiated subprotocol goes back in our 101. Frames
+// pass as they are (text stays text, byte-exact; binary stays binary), close
+// codes cross both ways, and each side is paused while the other is
+// backpressured, so no frame is ever dropped.
+import type { Server, ServerWebSocket } from "bun";
+import { DispatchError } from "../errors";
+import type { Logger } from "../log";
+
+/** Pause the browser's reads when this much is queued towards the instance. */
+const HIGH_WATER = 1024 * 1024;
+const DRAIN_POLL_MS = 5;
+
+/** Bun routes a socket's events to the handlers in its `data` (Elysia's global handler does). */
+interface BridgeHandlers {
+  open(ws: ServerWebSocket<BridgeHandlers>): void;
+  message(ws: ServerWebSocket<BridgeHandlers>, message: string | Buffer): void;
+  drain(ws: ServerWebSocket<BridgeHandlers>): void;
+  close(ws: ServerWebSocket<BridgeHandlers>, code: number, reason: string): void;
+}
+
+export interface WebSocketTarget {
+  url: string;
+  headers: Headers;
+  protocols: string[];
+  connectTimeoutMs: number;
+}
+
+/** Close codes a peer may put on the wire (RFC 6455 §7.4); 1005/1006/1015 are local-only. */
+const sendable = (code: number): boolean =>
+  (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+
+function closeWith(
+  socket: { close(code?: number, reason?: string): void; terminate(): void },
+  code: number,
+  reason: string,
+): void {
+  if (sendable(code)) socket.close(code, reason);
+  else if (code === 1005) socket.close();
+  else socket.terminate(); // 1006: the other side vanished; so does this one
+}
+
+function connectUpstream(target: WebSocketTarget): Promise<WebSocket | string> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(target.url, {
+      headers: Object.fromEntries(target.headers),
+      protocols: target.protocols,
+    });
+    socket.binaryType = "arraybuffer";
+    const timer = setTimeout(() => {
+      socket.terminate();
+      resolve(`no answer within ${target.connectTimeoutMs} ms`);
+    }, target.connectTimeoutMs);
+    socket.addEventListener("open", () => {
+      clearTimeout(timer);
+      // Hold the instance's frames until the browser side is open.
+      socket.pause();
+      resolve(socket);
+    });
+    socket.addEventListener("error", (event) => {
+      clearTimeout(timer);
+      resolve((event as ErrorEvent).message || "upgrade refused");
+    });
+  });
+}
+
+/** Upgrades `request` and bridges it; undefined when the upgrade happened, else a typed error. */
+export async function bridgeWebSocket(
+  server: Server<unknown>,
+  request: Request,
+  target: WebSocketTarget,
+  log: Logger,
+): Promise<DispatchError | undefined> {
+  const upstream = await connectUpstream(target);
+  if (typeof upstream === "string") {
+    return new DispatchError("upstream_down", `WebSocket ${new URL(target.url).pathname}: ${upstream}`);
+  }
+  let client: ServerWebSocket<BridgeHandlers> | undefined;
+  const early: Array<string | ArrayBuffer> = [];
+  let upstreamClosed: { code: number; reason: string } | undefined;
+
+  const toClient = (data: string | ArrayBuffer): void => {
+    if (!client) {
+      early.push(data);
+      return;
+    }
+    const status = client.send(data);
+    if (status === -1)
+      upstream.pause(); // resumed by drain
+    else if (status === 0 && client.readyState === 1) log.log("error", "ws_frame_dropped", { url: target.url });
+  };
+  upstream.addEventListener("message", (event) => toClient(event.data as string | ArrayBuffer));
+  upstream.addEventListener("close", (event) => {
+    upstreamClosed = { code: event.code, reason: event.reason };
+    if (client) closeWith(client, event.code, event.reason);
+  });
+
+  const waitForUpstreamDrain = (ws: ServerWebSocket<BridgeHandlers>): void => {
+    const poll = setInterval(() => {
+      if (upstream.bufferedAmount < HIGH_WATER / 2 || upstream.readyState !== WebSocket.OPEN) {
+        clearInterval(poll);
+        ws.resume();
+      }
+    }, DRAIN_POLL_MS);
+  };
+
+  const handlers: BridgeHandlers = {
+    open(ws) {
+      client = ws;
+      for (const data of early.splice(0)) toClient(data);
+      if (upstreamClosed) closeWith(ws, upstreamClosed.code, upstreamClosed.reason);
+      else upstream.resume();
+    },
+    message(ws, message) {
+      upstream.send(message);
+      if (upstream.bufferedAmount > HIGH_WATER) {
+        ws.pause();
+        waitForUpstreamDrain(ws);
+      }
+    },
+    drain() {
+      upstream.resume();
+    },
+    close(_ws, code, reason) {
+      if (upstream.readyState === WebSocket.OPEN || upstream.readyState === WebSocket.CONNECTING) {
+        closeWith(upstream, code, reason);
+      }
+    },
+  };
+
+  const protocol = upstream.protocol;
+  const upgraded = server.upgrade(request, {
+    headers: protocol ? { "sec-websocket-protocol": protocol } : undefined,
+    data: handlers,
+  });
+  if (!upgraded) {
+    upstream.close(1011, "client upgrade failed");
+    return new DispatchError("upstream_down", "the browser's WebSocket upgrade could not be completed");
+  }
+  return undefined;
+}
+
+/** For a plain Bun.serve (the demo front): route socket events to the bridge in `data`, as Elysia does. */
+export const bridgeSocketHandler = {
+  open: (ws: ServerWebSocket<BridgeHandlers>) => ws.data.open(ws),
+  message: (ws: ServerWebSocket<BridgeHandlers>, message: string | Buffer) => ws.data.message(ws, message),
+  drain: (ws: ServerWebSocket<BridgeHandlers>) => ws.data.drain(ws),
+  close: (ws: ServerWebSocket<BridgeHandlers>, code: number, reason: string) => ws.data.close(ws, code, reason),
+};
