@@ -1,0 +1,72 @@
+import { describe, expect, test } from "bun:test";
+import {
+  durationMs,
+  envName,
+  flagName,
+  parseListen,
+  resolveSettings,
+  settingsFromEnv,
+} from "../../src/config/settings";
+
+describe("settings", () => {
+  test("defaults are the original's, except a loopback bind", () => {
+    const result = resolveSettings({});
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.settings).toEqual({
+      listen: { kind: "tcp", hostname: "127.0.0.1", port: 3780 },
+      dispatchFile: "/etc/t3-serve/dispatch.json",
+      mintCommand: ["sudo", "-n", "/usr/local/bin/t3-mint"],
+      reloadIntervalMs: 60_000,
+      sessionTimeoutMs: 5_000,
+      mintTimeoutMs: 15_000,
+      exchangeTimeoutMs: 10_000,
+      upstreamHost: "127.0.0.1",
+      identityHeader: "X-authentik-username",
+    });
+  });
+
+  test("flags beat the environment, which beats the config file", () => {
+    const result = resolveSettings({
+      file: { listen: "127.0.0.1:1", dispatchFile: "/file.json", mintTimeout: "1s" },
+      env: settingsFromEnv({ T3D_LISTEN: "127.0.0.1:2", T3D_MINT_TIMEOUT: "2s", UNRELATED: "x" }),
+      flags: { listen: "127.0.0.1:3" },
+    });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.settings.listen).toEqual({ kind: "tcp", hostname: "127.0.0.1", port: 3 });
+    expect(result.settings.mintTimeoutMs).toBe(2000);
+    expect(result.settings.dispatchFile).toBe("/file.json");
+  });
+
+  test("every invalid value is reported with its source", () => {
+    const result = resolveSettings({
+      file: { sessionTimeout: "soon", bogus: 1 },
+      env: { mintTimeout: "-5" },
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const text = result.errors.join("\n");
+    expect(text).toContain("config file/sessionTimeout");
+    expect(text).toContain("config file/bogus");
+    expect(text).toContain("environment/mintTimeout");
+  });
+
+  test("listen accepts host:port, [v6]:port and unix:/path only", () => {
+    expect(parseListen("0.0.0.0:80")).toEqual({ kind: "tcp", hostname: "0.0.0.0", port: 80 });
+    expect(parseListen("[::1]:3780")).toEqual({ kind: "tcp", hostname: "::1", port: 3780 });
+    expect(parseListen("unix:/run/t3d.sock")).toEqual({ kind: "unix", path: "/run/t3d.sock" });
+    expect(typeof parseListen("3780")).toBe("string");
+    expect(typeof parseListen("unix:relative.sock")).toBe("string");
+    expect(typeof parseListen("host:99999")).toBe("string");
+  });
+
+  test("names and durations", () => {
+    expect(envName("dispatchFile")).toBe("T3D_DISPATCH_FILE");
+    expect(flagName("sessionTimeout")).toBe("session-timeout");
+    expect(durationMs("250ms")).toBe(250);
+    expect(durationMs("2m")).toBe(120_000);
+    expect(durationMs(42)).toBe(42);
+    expect(() => durationMs("5 s")).toThrow();
+  });
+});

@@ -1,0 +1,29 @@
+import { describe, expect, test } from "bun:test";
+import { DispatchError } from "../src/errors";
+import { identityFrom } from "../src/identity";
+
+describe("identity from X-authentik-username", () => {
+  test("strips @domain to the local part (Authentik sends the email)", () => {
+    expect(identityFrom("vbarzin@gmail.com")).toBe("vbarzin");
+    expect(identityFrom("emil.barzin@gmail.com")).toBe("emil.barzin");
+    expect(identityFrom("plain")).toBe("plain");
+    expect(identityFrom("  Alice@Example.com ")).toBe("alice");
+  });
+
+  test("no header is no_identity", () => {
+    for (const value of [null, "", "   "]) {
+      const result = identityFrom(value);
+      expect(result).toBeInstanceOf(DispatchError);
+      expect((result as DispatchError).kind).toBe("no_identity");
+    }
+  });
+
+  test.each(["../etc", "a b", "-rf", "@example.com", "a;id", "ａlice", "x".repeat(65)])(
+    "a name that is not a valid user (%p) is bad_identity",
+    (value) => {
+      const result = identityFrom(value);
+      expect(result).toBeInstanceOf(DispatchError);
+      expect((result as DispatchError).kind).toBe("bad_identity");
+    },
+  );
+});
