@@ -11,7 +11,7 @@ import { memoryLogger } from "../src/log";
 import { CookieNames } from "../src/session";
 import { handlersFor, type MockInstance, mockInstance } from "./fixtures/msw-t3";
 
-const instances: Record<string, MockInstance> = {
+const instances = {
   old: mockInstance(5024, "0.0.24"),
   mid: mockInstance(5025, "0.0.25"),
   new: mockInstance(5033, "0.0.33"),
@@ -33,7 +33,7 @@ const app = createApp({
   async mint(osUser) {
     minted.push(osUser);
     if (mintBehaviour === "fail") return new DispatchError("mint_failed", "exit 1");
-    const instance = instances[osUser.slice("os".length)];
+    const instance = (instances as Record<string, MockInstance>)[osUser.slice("os".length)];
     const credential = `cred-${minted.length}`;
     instance?.credentials.add(credential);
     return credential;
@@ -102,10 +102,10 @@ describe("pairing without a cookie", () => {
     expect(response.headers.get("location")).toBe("/");
     const cookies = response.headers.getSetCookie();
     expect(cookies).toHaveLength(1);
-    expect(cookies[0]).toStartWith(`${instances[user]?.cookieName}=tok-`);
+    expect(cookies[0]).toStartWith(`${instances[user as keyof typeof instances].cookieName}=tok-`);
     expect(cookies[0]).toContain("HttpOnly");
     expect(minted).toEqual([`os${user}`]);
-    expect(instances[user]?.calls).toEqual(calls);
+    expect(instances[user as keyof typeof instances].calls).toEqual(calls);
   });
 
   test("any request without a cookie pairs, whatever its kind (the original's rule)", async () => {
@@ -141,16 +141,16 @@ describe("pairing without a cookie", () => {
 describe("a cookie present", () => {
   test("a live cookie on a document navigation is checked, then proxied", async () => {
     const cookie = await pairAs("new");
-    instances.new!.calls.length = 0;
+    instances.new.calls.length = 0;
     const response = await request("/", { "x-authentik-username": "new", cookie, "sec-fetch-dest": "document" });
     expect(response.status).toBe(200);
     expect(await response.text()).toBe("app of 5033");
-    expect(instances.new?.calls).toEqual(["GET /api/auth/session", "GET /"]);
+    expect(instances.new.calls).toEqual(["GET /api/auth/session", "GET /"]);
   });
 
   test("a dead cookie on a document navigation re-pairs", async () => {
     const cookie = await pairAs("mid");
-    instances.mid?.sessions.clear(); // the auth-schema rollback of 2026-06-09
+    instances.mid.sessions.clear(); // the auth-schema rollback of 2026-06-09
     minted.length = 0;
     const response = await request("/", { "x-authentik-username": "mid", cookie, accept: "text/html" });
     expect(response.status).toBe(302);
@@ -164,16 +164,16 @@ describe("a cookie present", () => {
     ["a fetch without Sec-Fetch-Dest", { accept: "application/json" }],
   ])("a dead cookie on %s is proxied, never answered with 302", async (_name, headers) => {
     const cookie = await pairAs("mid");
-    instances.mid?.sessions.clear();
-    instances.mid!.calls.length = 0;
+    instances.mid.sessions.clear();
+    instances.mid.calls.length = 0;
     const response = await request("/x", { "x-authentik-username": "mid", cookie, ...headers });
     expect(response.status).toBe(200);
-    expect(instances.mid?.calls).toEqual(["GET /x"]);
+    expect(instances.mid.calls).toEqual(["GET /x"]);
   });
 
   test("a WebSocket upgrade with a dead cookie is never 302", async () => {
     const cookie = await pairAs("mid");
-    instances.mid?.sessions.clear();
+    instances.mid.sessions.clear();
     const response = await request("/ws", {
       "x-authentik-username": "mid",
       cookie,

@@ -171,6 +171,12 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
         }
         return json({ bytes, sha256: hash.digest("hex") });
       }
+      case "/__fake/first-chunk": {
+        // Answers as soon as the first chunk arrives: only a streaming proxy gets this far.
+        const reader = request.body?.getReader();
+        const first = await reader?.read();
+        return new Response(first?.value ?? new Uint8Array());
+      }
       case "/__fake/cookies": {
         const headers = new Headers();
         headers.append("set-cookie", "a=1; Path=/");

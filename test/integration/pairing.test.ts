@@ -1,0 +1,93 @@
+// Pairing against real fake t3 instances, with the fake mint run as a real
+// child process and the real dispatcher on a real port.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Browser, type Stack, startStack } from "../fixtures/stack";
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ alice: "0.0.33", bob: "0.0.24", carol: "0.0.25" });
+});
+afterAll(() => stack.stop());
+
+describe("first visit auto-pairs, on every contract", () => {
+  test.each([
+    ["alice", "0.0.33"],
+    ["bob", "0.0.24"],
+    ["carol", "0.0.25"],
+  ])("%s (%s): 302 with the instance's cookie, then the workspace; one mint", async (user) => {
+    const browser = new Browser(stack.url, `${user}@example.com`);
+    const first = await browser.fetch("/", { document: true });
+    expect(first.status).toBe(302);
+    expect(first.headers.get("location")).toBe("/");
+    const instance = stack.instances[user];
+    expect(browser.cookies.has(instance?.cookieName ?? "?")).toBe(true);
+
+    const page = await browser.fetch("/", { document: true });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain(`${user}'s workspace`);
+    // Sub-requests with the cookie never pair again: the cookie name was learned.
+    for (let i = 0; i < 5; i++) expect((await browser.fetch(`/asset-${i}.js`)).status).toBe(200);
+    expect(stack.mints(user)).toBe(1);
+  });
+
+  test("0.0.33's cookie is t3_session_<port>_<hash>, not t3_session", () => {
+    expect(stack.instances.alice?.cookieName).toMatch(/^t3_session_\d+_[0-9a-f]{12}$/);
+  });
+});
+
+describe("dead cookies", () => {
+  test("after the instance wipes its sessions, a document navigation re-pairs; sub-requests never 302", async () => {
+    const browser = new Browser(stack.url, "carol");
+    await browser.fetch("/", { document: true });
+    const before = stack.mints("carol");
+    stack.instances.carol?.wipeSessions();
+
+    const xhr = await browser.fetch("/api/thing", { headers: { "sec-fetch-dest": "empty" } });
+    expect(xhr.status).toBe(200); // proxied as-is: the instance answers it
+    expect(stack.mints("carol")).toBe(before);
+
+    const nav = await browser.fetch("/", { document: true });
+    expect(nav.status).toBe(302);
+    expect(stack.mints("carol")).toBe(before + 1);
+    const page = await browser.fetch("/", { document: true });
+    expect(await page.text()).toContain("carol's workspace");
+  });
+});
+
+describe("refusals", () => {
+  test("no header, unknown user: 403", async () => {
+    expect((await new Browser(stack.url, undefined).fetch("/")).status).toBe(403);
+    const unknown = await new Browser(stack.url, "mallory@example.com").fetch("/");
+    expect(unknown.status).toBe(403);
+    expect(await unknown.text()).toBe("no t3 instance provisioned for this user\n");
+  });
+});
+
+describe("mint command failures (real child processes)", () => {
+  test.each([
+    ["fail", 500, "pairing mint failed\n"],
+    ["garbage", 500, "unparseable pairing output from the mint command\n"],
+  ])("mode %s: %d", async (mode, status, body) => {
+    const again = await startStack({ dave: "0.0.25" }, { mintMode: mode });
+    try {
+      const response = await new Browser(again.url, "dave").fetch("/");
+      expect(response.status).toBe(status);
+      expect(await response.text()).toBe(body);
+      expect(again.log.lines.filter((l) => l.level === "error")).toHaveLength(1);
+    } finally {
+      await again.stop();
+    }
+  });
+
+  test("an instance that is down: pairing is 502", async () => {
+    const down = await startStack({ erin: "0.0.25" });
+    try {
+      await down.instances.erin?.stop();
+      const response = await new Browser(down.url, "erin").fetch("/");
+      expect(response.status).toBe(502);
+      expect(await response.text()).toContain("did not answer");
+    } finally {
+      await down.stop();
+    }
+  });
+});
