@@ -35,7 +35,7 @@ export interface FakeT3 {
   stop(): Promise<void>;
 }
 
-type Socket = ServerWebSocket<{ protocol: string | undefined }>;
+type Socket = ServerWebSocket<{ protocol: string | undefined; flood?: { next: number; count: number; size: number } }>;
 
 const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Response =>
   new Response(JSON.stringify(body), {
@@ -56,18 +56,25 @@ function cookieValue(request: Request, name: string): string | undefined {
   return undefined;
 }
 
+/** Sends numbered frames as fast as the dispatcher takes them, resuming on drain. */
+function flood(ws: Socket): void {
+  const state = ws.data.flood;
+  while (state && state.next < state.count) {
+    const frame = new Uint8Array(state.size).fill(state.next % 256);
+    new DataView(frame.buffer).setUint32(0, state.next++);
+    if (ws.send(frame) === -1) return; // backpressure: continue in drain
+  }
+}
+
 /** A WebSocket echo with a few commands: `close:<code>:<reason>` and `flood:<n>:<bytes>`. */
 function onSocketMessage(ws: Socket, message: string | Buffer): void {
   if (typeof message === "string" && message.startsWith("close:")) {
     const [, code, reason] = message.split(":");
     ws.close(Number(code), reason);
   } else if (typeof message === "string" && message.startsWith("flood:")) {
-    const [, count, size] = message.split(":").map(Number);
-    for (let i = 0; i < (count ?? 0); i++) {
-      const frame = new Uint8Array(size ?? 1).fill(i % 256);
-      new DataView(frame.buffer).setUint32(0, i);
-      ws.send(frame); // Bun buffers on backpressure; the test counts what arrives
-    }
+    const [, count = 0, size = 4] = message.split(":").map(Number);
+    ws.data.flood = { next: 0, count, size };
+    flood(ws);
   } else {
     ws.send(message);
   }
@@ -201,7 +208,7 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
     }
   }
 
-  const server: Server<{ protocol: string | undefined }> = Bun.serve({
+  const server: Server<Socket["data"]> = Bun.serve({
     hostname: "127.0.0.1",
     port: options.port ?? 0,
     idleTimeout: 0,
@@ -241,6 +248,7 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
     },
     websocket: {
       message: onSocketMessage,
+      drain: flood,
       close(_ws, code) {
         stats.closeCodes.push(code);
       },

@@ -31,8 +31,8 @@ export function serveApp(app: ServableApp, listen: ListenAddress): Listening {
     development: false,
     websocket: {
       // The bridge pauses well before this; it only bounds a misbehaving peer.
-      backpressureLimit: 64 * 1024 * 1024,
-      maxPayloadLength: 64 * 1024 * 1024,
+      backpressureLimit: 32 * 1024 * 1024,
+      maxPayloadLength: 16 * 1024 * 1024,
       idleTimeout: 0,
       perMessageDeflate: false,
     },

@@ -85,8 +85,8 @@ export async function bridgeWebSocket(
       return;
     }
     const status = client.send(data);
-    if (status === -1)
-      upstream.pause(); // resumed by drain
+    // -1: queued under backpressure; stop reading the instance until drain.
+    if (status === -1) upstream.pause();
     else if (status === 0 && client.readyState === 1) log.log("error", "ws_frame_dropped", { url: target.url });
   };
   upstream.addEventListener("message", (event) => toClient(event.data as string | ArrayBuffer));

@@ -69,7 +69,11 @@ describe("HTTP proxying", () => {
         controller.enqueue(new TextEncoder().encode("first chunk"));
       },
     });
-    const response = await browser.fetch("/__fake/first-chunk", { method: "POST", body, duplex: "half" } as RequestInit);
+    const response = await browser.fetch("/__fake/first-chunk", {
+      method: "POST",
+      body,
+      duplex: "half",
+    } as RequestInit);
     expect(await response.text()).toBe("first chunk");
   });
 

@@ -1,0 +1,124 @@
+// WebSocket bridging through the real dispatcher to a real fake instance.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { Browser, type Stack, startStack } from "../fixtures/stack";
+
+let stack: Stack;
+let browser: Browser;
+beforeAll(async () => {
+  stack = await startStack({ alice: "0.0.33" });
+  browser = new Browser(stack.url, "alice@example.com");
+  expect((await browser.fetch("/")).status).toBe(302);
+});
+afterAll(() => stack.stop());
+
+type Received = { data: string | ArrayBuffer };
+
+function connect(path = "/ws", protocols: string[] = []): Promise<{ ws: WebSocket; received: Received[] }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(stack.url.replace("http", "ws") + path, {
+      headers: { "x-authentik-username": "alice", cookie: browser.cookieHeader, origin: "https://t3.example.com" },
+      protocols,
+    });
+    ws.binaryType = "arraybuffer";
+    const received: Received[] = [];
+    ws.addEventListener("message", (event) => received.push({ data: event.data as string | ArrayBuffer }));
+    ws.addEventListener("open", () => resolve({ ws, received }));
+    ws.addEventListener("error", () => reject(new Error("WebSocket failed")));
+  });
+}
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await Bun.sleep(5);
+  }
+}
+
+const closed = (ws: WebSocket) =>
+  new Promise<CloseEvent>((resolve) => ws.addEventListener("close", (event) => resolve(event)));
+
+describe("WebSocket bridge", () => {
+  test("the subprotocol is negotiated with the instance; cookie and origin reach it", async () => {
+    const { ws } = await connect("/ws", ["t3.v2", "t3.v1"]);
+    expect(ws.protocol).toBe("t3.v2");
+    const seen = stack.instances.alice?.stats.lastUpgrade;
+    expect(seen?.get("origin")).toBe("https://t3.example.com");
+    expect(seen?.get("cookie")).toContain(stack.instances.alice?.cookieName ?? "?");
+    expect(seen?.get("x-authentik-username")).toBeNull();
+    ws.close();
+  });
+
+  test("text frames are byte-exact (no JSON parsing), binary stays binary", async () => {
+    const { ws, received } = await connect();
+    const texts = ['{"a": 1}', "007", "true", "null", " spaced ", "héllo 🎉", "[1,2]"];
+    for (const text of texts) ws.send(text);
+    const binary = new Uint8Array([0, 1, 2, 254, 255]);
+    ws.send(binary);
+    await until(() => received.length === texts.length + 1);
+    expect(received.slice(0, texts.length).map((r) => r.data)).toEqual(texts);
+    const last = received[texts.length]?.data;
+    expect(last).toBeInstanceOf(ArrayBuffer);
+    expect(new Uint8Array(last as ArrayBuffer)).toEqual(binary);
+    ws.close();
+  });
+
+  test("a close code from the instance reaches the browser", async () => {
+    const { ws } = await connect();
+    const event = closed(ws);
+    ws.send("close:4001:instance says bye");
+    const { code, reason } = await event;
+    expect([code, reason]).toEqual([4001, "instance says bye"]);
+  });
+
+  test("a close code from the browser reaches the instance", async () => {
+    const { ws } = await connect();
+    const codes = stack.instances.alice?.stats.closeCodes ?? [];
+    const before = codes.length;
+    ws.close(4002, "browser says bye");
+    await until(() => codes.length > before);
+    expect(codes.at(-1)).toBe(4002);
+  });
+
+  test("a slow browser loses no frame: 800 × 64 KiB (more than the 32 MiB send buffer) from the instance arrive in order", async () => {
+    const { ws, received } = await connect();
+    ws.pause(); // the browser stops reading: the dispatcher sees backpressure
+    ws.send("flood:800:65536");
+    await Bun.sleep(500);
+    ws.resume();
+    await until(() => received.length === 800, 30_000);
+    const order = received.map((r) => new DataView(r.data as ArrayBuffer).getUint32(0));
+    expect(order).toEqual([...Array(800).keys()]);
+    ws.close();
+  }, 40_000);
+
+  test("a fast browser loses no frame: 400 × 64 KiB to the instance all echo back", async () => {
+    const { ws, received } = await connect();
+    for (let i = 0; i < 400; i++) {
+      const frame = new Uint8Array(65536);
+      new DataView(frame.buffer).setUint32(0, i);
+      ws.send(frame);
+    }
+    await until(() => received.length === 400, 30_000);
+    expect(received.map((r) => new DataView(r.data as ArrayBuffer).getUint32(0))).toEqual([...Array(400).keys()]);
+    ws.close();
+  }, 40_000);
+
+  test("an upgrade the instance refuses (no valid session) fails without a 302", async () => {
+    stack.instances.alice?.wipeSessions();
+    const ws = new WebSocket(`${stack.url.replace("http", "ws")}/ws`, {
+      headers: { "x-authentik-username": "alice", cookie: browser.cookieHeader },
+    });
+    const event = await closed(ws);
+    expect(event.code).not.toBe(1000);
+    const upgrade = await browser.fetch("/ws", {
+      headers: {
+        upgrade: "websocket",
+        connection: "upgrade",
+        "sec-websocket-version": "13",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      },
+    });
+    expect(upgrade.status).toBe(502);
+  });
+});
