@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startFakeT3 } from "../../src/demo/fake-t3";
-import { startChild, runToEnd } from "../fixtures/child";
+import { runToEnd, startChild } from "../fixtures/child";
 import { Browser, fakeMintCommand, REPO, type Stack, startStack, tempDir } from "../fixtures/stack";
 
 const MAIN = join(REPO, "src/main.ts");
@@ -28,7 +28,10 @@ describe("reload (in-process server, 100 ms poll)", () => {
 
   test.each([
     ["malformed JSON", () => writeFileSync(stack.tablePath, '{"alice": {"os_user": "alice", "port": ')],
-    ["an invalid entry", () => writeFileSync(stack.tablePath, JSON.stringify({ alice: { os_user: "Alice!", port: 1 } }))],
+    [
+      "an invalid entry",
+      () => writeFileSync(stack.tablePath, JSON.stringify({ alice: { os_user: "Alice!", port: 1 } })),
+    ],
     ["an empty file", () => writeFileSync(stack.tablePath, "")],
     ["a deleted file", () => rmSync(stack.tablePath)],
   ])("%s keeps the last good table and logs why", async (_name, breakIt) => {
@@ -44,7 +47,10 @@ describe("reload (in-process server, 100 ms poll)", () => {
 
   test("a good file is picked up", async () => {
     const port = stack.instances.alice?.port ?? 0;
-    writeFileSync(stack.tablePath, JSON.stringify({ alice: { os_user: "alice", port }, zed: { os_user: "alice", port } }));
+    writeFileSync(
+      stack.tablePath,
+      JSON.stringify({ alice: { os_user: "alice", port }, zed: { os_user: "alice", port } }),
+    );
     await until(() => stack.dispatcher.routing.lookup("zed") !== undefined);
     expect((await new Browser(stack.url, "zed").fetch("/")).status).toBe(302);
   });
@@ -57,7 +63,15 @@ describe("the serve command as a child process", () => {
   test("a bad table at start-up: exit 1 with every error listed", async () => {
     const table = join(dir, "bad.json");
     writeFileSync(table, JSON.stringify({ alice: { os_user: "-x", port: 0 }, "B B": {} }));
-    const result = await runToEnd([process.execPath, MAIN, "serve", "--dispatch-file", table, "--listen", "127.0.0.1:0"]);
+    const result = await runToEnd([
+      process.execPath,
+      MAIN,
+      "serve",
+      "--dispatch-file",
+      table,
+      "--listen",
+      "127.0.0.1:0",
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("/alice/os_user");
     expect(result.stderr).toContain("/alice/port");
@@ -71,7 +85,15 @@ describe("the serve command as a child process", () => {
   });
 
   test("bad settings: exit 2 with each problem", async () => {
-    const result = await runToEnd([process.execPath, MAIN, "serve", "--session-timeout", "soon", "--listen", "nowhere"]);
+    const result = await runToEnd([
+      process.execPath,
+      MAIN,
+      "serve",
+      "--session-timeout",
+      "soon",
+      "--listen",
+      "nowhere",
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("sessionTimeout");
   });

@@ -33,11 +33,10 @@ describe("dist/t3-dispatch", () => {
     const instance = startFakeT3({ version: "0.0.33", stateDir: join(dir, "alice"), owner: "alice" });
     const table = join(dir, "dispatch.json");
     writeFileSync(table, JSON.stringify({ alice: { os_user: "alice", port: instance.port } }));
-    const child = await startChild(
-      [BINARY, "serve", "--listen", "127.0.0.1:0", "--dispatch-file", table],
-      15_000,
-      { ...env, T3D_MINT_COMMAND: `${BINARY} fake-mint --state-root ${dir}` },
-    );
+    const child = await startChild([BINARY, "serve", "--listen", "127.0.0.1:0", "--dispatch-file", table], 15_000, {
+      ...env,
+      T3D_MINT_COMMAND: `${BINARY} fake-mint --state-root ${dir}`,
+    });
     try {
       const browser = new Browser(child.url, "alice@example.com");
       expect((await browser.fetch("/", { document: true })).status).toBe(302);
