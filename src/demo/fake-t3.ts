@@ -139,6 +139,8 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
         return new Response("wiped\n");
       case "/__fake/headers":
         return json(Object.fromEntries(request.headers));
+      case "/__fake/method":
+        return new Response(`${request.method} ${url.search}`, { headers: { "x-method": request.method } });
       case "/__fake/sse": {
         const gapMs = Number(url.searchParams.get("gapMs") ?? 0);
         const stream = new ReadableStream({

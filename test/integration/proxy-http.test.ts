@@ -29,6 +29,16 @@ describe("HTTP proxying", () => {
     expect(response.headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2, with comma; Path=/; HttpOnly"]);
   });
 
+  test.each(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD"])(
+    "%s is proxied with its method, path and query",
+    async (method) => {
+      const response = await browser.fetch("/__fake/method?q=1&r=%2F", { method });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("x-method")).toBe(method);
+      if (method !== "HEAD") expect(await response.text()).toBe(`${method} ?q=1&r=%2F`);
+    },
+  );
+
   test("redirects are not followed", async () => {
     const response = await browser.fetch("/__fake/redirect");
     expect(response.status).toBe(302);

@@ -14,6 +14,19 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 // No node_modules/.bin on PATH: the binary must not need Bun.
 const env = { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: dir };
 
+/** Opens a WebSocket, sends one text frame and resolves with the echo. */
+function echo(url: string, headers: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.onopen = () => ws.send('{"a": 1}');
+    ws.onmessage = (event) => {
+      resolve(event.data as string);
+      ws.close();
+    };
+    ws.onerror = () => reject(new Error(`WebSocket ${url} failed`));
+  });
+}
+
 describe("dist/t3-dispatch", () => {
   test("exists (built by `npm run build`, which `npm test` runs first)", () => {
     expect(existsSync(BINARY)).toBe(true);
@@ -42,16 +55,9 @@ describe("dist/t3-dispatch", () => {
       expect((await browser.fetch("/", { document: true })).status).toBe(302);
       expect(browser.cookies.has(instance.cookieName)).toBe(true);
       expect(await (await browser.fetch("/", { document: true })).text()).toContain("alice's workspace");
-      const echoed = await new Promise<string>((resolve, reject) => {
-        const ws = new WebSocket(`${child.url.replace("http", "ws")}/ws`, {
-          headers: { "x-authentik-username": "alice", cookie: browser.cookieHeader },
-        });
-        ws.onopen = () => ws.send('{"a": 1}');
-        ws.onmessage = (event) => {
-          resolve(event.data as string);
-          ws.close();
-        };
-        ws.onerror = () => reject(new Error("WebSocket failed"));
+      const echoed = await echo(`${child.url.replace("http", "ws")}/ws`, {
+        "x-authentik-username": "alice",
+        cookie: browser.cookieHeader,
       });
       expect(echoed).toBe('{"a": 1}');
       child.process.kill("SIGTERM");
@@ -80,6 +86,8 @@ describe("dist/t3-dispatch", () => {
         expect((await browser.fetch(`/__front/login?user=${user}`)).status).toBe(302);
         expect((await browser.fetch("/", { document: true })).status).toBe(302); // auto-pair
         expect(await (await browser.fetch("/", { document: true })).text()).toContain(`${user}'s workspace`);
+        // The page's WebSocket, through the front and the dispatcher.
+        expect(await echo(`${url?.replace("http", "ws")}/ws`, { cookie: browser.cookieHeader })).toBe('{"a": 1}');
       }
     } finally {
       demo.kill("SIGTERM");
