@@ -1,14 +1,12 @@
 // HTTP proxying through the real dispatcher to a real fake instance.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { Browser, type Stack, startStack } from "../fixtures/stack";
+import { Browser, type Stack, startPairedStack, startStack } from "../fixtures/stack";
 
 let stack: Stack;
 let browser: Browser;
 beforeAll(async () => {
-  stack = await startStack({ alice: "0.0.33" });
-  browser = new Browser(stack.url, "alice@example.com");
-  expect((await browser.fetch("/")).status).toBe(302);
+  ({ stack, browser } = await startPairedStack("alice", "0.0.33"));
 });
 afterAll(() => stack.stop());
 

@@ -5,17 +5,9 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startFakeT3 } from "../../src/demo/fake-t3";
 import { runToEnd, startChild } from "../fixtures/child";
-import { Browser, fakeMintCommand, REPO, type Stack, startStack, tempDir } from "../fixtures/stack";
+import { Browser, fakeMintCommand, REPO, type Stack, startStack, tempDir, until } from "../fixtures/stack";
 
 const MAIN = join(REPO, "src/main.ts");
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(20);
-  }
-}
 
 describe("reload (in-process server, 100 ms poll)", () => {
   let stack: Stack;

@@ -1,13 +1,11 @@
 // WebSocket bridging through the real dispatcher to a real fake instance.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Browser, type Stack, startStack } from "../fixtures/stack";
+import { type Browser, type Stack, startPairedStack, until } from "../fixtures/stack";
 
 let stack: Stack;
 let browser: Browser;
 beforeAll(async () => {
-  stack = await startStack({ alice: "0.0.33" });
-  browser = new Browser(stack.url, "alice@example.com");
-  expect((await browser.fetch("/")).status).toBe(302);
+  ({ stack, browser } = await startPairedStack("alice", "0.0.33"));
 });
 afterAll(() => stack.stop());
 
@@ -25,14 +23,6 @@ function connect(path = "/ws", protocols: string[] = []): Promise<{ ws: WebSocke
     ws.addEventListener("open", () => resolve({ ws, received }));
     ws.addEventListener("error", () => reject(new Error("WebSocket failed")));
   });
-}
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(5);
-  }
 }
 
 const closed = (ws: WebSocket) =>
