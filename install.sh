@@ -1,5 +1,203 @@
-#!/bin/sh
-# install.sh — provisioning for t3-dispatch (system user, t3-mint wrapper, sudoers, systemd units).
-# Not written yet: it is its own issue (#3). Until then this placeholder refuses to act.
-echo "install.sh: not written yet (see issue #3); nothing was changed." >&2
-exit 1
+#!/usr/bin/env bash
+# install.sh — provision t3-dispatch on a host: the unprivileged system user,
+# the binary, the root-owned t3-mint wrapper, the sudoers drop-in (validated by
+# visudo) and the systemd units. Idempotent; never overwrites an operator's
+# config or user map. Everything is checked before anything is changed.
+set -euo pipefail
+
+usage() {
+  cat <<'EOF'
+Usage: install.sh [--root DIR] [--binary FILE] [--uninstall] [--help]
+
+Installs (as root):
+  /usr/local/bin/t3-dispatch          the dispatcher (built into dist/ first if missing)
+  /usr/local/bin/t3-mint              the mint wrapper, the service's only privileged action
+  /etc/sudoers.d/t3-dispatch          lets user t3-dispatch run exactly /usr/local/bin/t3-mint as root
+  /etc/systemd/system/*.service|timer the units
+  /etc/t3-serve/dispatch.json, /etc/t3-serve/t3-mint.conf, /etc/ttyd-user-map
+                                      samples, only where none exists
+and creates the system user t3-dispatch (no login shell, no home, no password).
+
+  --root DIR     install into a staging root (packaging, tests); the system user is not created
+  --binary FILE  install this binary instead of dist/t3-dispatch
+  --uninstall    remove what install.sh installed; keep config, user map and data
+  --help         this text
+EOF
+}
+
+die() {
+  echo "install.sh: error: $*" >&2
+  exit 1
+}
+
+ROOT=""
+BINARY=""
+MODE=install
+while [ "$#" -gt 0 ]; do
+  case $1 in
+    --root)
+      [ "$#" -ge 2 ] || die "--root needs a directory"
+      ROOT=$(realpath -m -- "$2")
+      shift 2
+      ;;
+    --binary)
+      [ "$#" -ge 2 ] || die "--binary needs a file"
+      BINARY=$2
+      shift 2
+      ;;
+    --uninstall) MODE=uninstall && shift ;;
+    -h | --help) usage && exit 0 ;;
+    *) usage >&2 && die "unknown argument: $1" ;;
+  esac
+done
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ASSETS=$HERE/src/install
+SERVICE_USER=t3-dispatch
+BIN=$ROOT/usr/local/bin/t3-dispatch
+MINT=$ROOT/usr/local/bin/t3-mint
+SUDOERS=$ROOT/etc/sudoers.d/t3-dispatch
+UNIT_DIR=$ROOT/etc/systemd/system
+CONF_DIR=$ROOT/etc/t3-serve
+USER_MAP=$ROOT/etc/ttyd-user-map
+DOC_DIR=$ROOT/usr/local/share/doc/t3-dispatch
+UNITS=$(cd "$ASSETS" && ls -- *.service *.timer 2>/dev/null || true)
+changes=0
+
+say() { printf '  %-10s %s\n' "$1" "$2"; }
+systemd_running() { [ -z "$ROOT" ] && [ -d /run/systemd/system ]; }
+
+# Copies SRC to DEST (mode MODE, root:root) unless it is already there, atomically.
+put() {
+  local src=$1 dest=$2 mode=$3 tmp
+  if [ -f "$dest" ] && cmp -s "$src" "$dest" && [ "$(stat -c '%a %u %g' "$dest")" = "${mode#0} 0 0" ]; then
+    say unchanged "$dest"
+    return
+  fi
+  mkdir -p "$(dirname "$dest")"
+  tmp=$(mktemp "$(dirname "$dest")/.t3d-install.XXXXXX")
+  cp -- "$src" "$tmp" && chmod "$mode" "$tmp" && chown 0:0 "$tmp" && mv -f -- "$tmp" "$dest"
+  say installed "$dest"
+  changes=$((changes + 1))
+}
+
+# Like put, but only when DEST does not exist: the operator's file always wins.
+put_once() {
+  if [ -e "$2" ]; then say kept "$2 (exists; not overwritten)"; else put "$@"; fi
+}
+
+remove() {
+  if [ -e "$1" ]; then
+    rm -rf -- "$1"
+    say removed "$1"
+    changes=$((changes + 1))
+  fi
+}
+
+# The drop-in goes through a temporary file (its name has a dot, so sudo would
+# skip it even if it were left behind), is checked by visudo, then moved in.
+install_sudoers() {
+  local tmp
+  if [ -f "$SUDOERS" ] && cmp -s "$ASSETS/sudoers" "$SUDOERS" && [ "$(stat -c '%a %u %g' "$SUDOERS")" = "440 0 0" ]; then
+    say unchanged "$SUDOERS"
+    return
+  fi
+  mkdir -p "$(dirname "$SUDOERS")"
+  tmp=$(mktemp "$(dirname "$SUDOERS")/.t3-dispatch.XXXXXX")
+  cp -- "$ASSETS/sudoers" "$tmp"
+  chmod 0440 "$tmp" && chown 0:0 "$tmp"
+  if ! visudo -cf "$tmp" >/dev/null; then
+    rm -f -- "$tmp"
+    die "visudo rejected the sudoers drop-in; nothing installed for sudo"
+  fi
+  mv -f -- "$tmp" "$SUDOERS"
+  say installed "$SUDOERS"
+  changes=$((changes + 1))
+}
+
+preflight() {
+  [ "$(id -u)" -eq 0 ] || die "must run as root (sudo $0 $*)"
+  for f in t3-mint sudoers t3-mint.conf ttyd-user-map dispatch.json; do
+    [ -f "$ASSETS/$f" ] || die "missing $ASSETS/$f: run install.sh from a t3-dispatch checkout"
+  done
+  [ "$MODE" = uninstall ] && return
+  command -v visudo >/dev/null || die "visudo not found: install sudo first (apt-get install sudo)"
+  if [ -z "$BINARY" ]; then
+    BINARY=$HERE/dist/t3-dispatch
+    if [ ! -x "$BINARY" ]; then
+      [ -x "$HERE/node_modules/.bin/bun" ] || die "binary missing: $BINARY (run: npm install && npm run build)"
+      echo "building $BINARY"
+      (cd "$HERE" && node_modules/.bin/bun run build >/dev/null) || die "build failed: $BINARY"
+    fi
+  fi
+  [ -x "$BINARY" ] || die "binary missing or not executable: $BINARY"
+  "$BINARY" --version >/dev/null 2>&1 || die "binary does not run: $BINARY"
+  sh -n "$ASSETS/t3-mint" || die "the t3-mint wrapper does not parse"
+  # Check the drop-in before touching anything, so a rejection leaves the host as it was.
+  local probe
+  probe=$(mktemp)
+  cp -- "$ASSETS/sudoers" "$probe"
+  visudo -cf "$probe" >/dev/null || {
+    rm -f -- "$probe"
+    die "visudo rejects $ASSETS/sudoers; nothing was changed"
+  }
+  rm -f -- "$probe"
+}
+
+create_user() {
+  if [ -n "$ROOT" ]; then
+    say skipped "system user $SERVICE_USER (staging root: created on the target host)"
+  elif getent passwd "$SERVICE_USER" >/dev/null; then
+    say unchanged "system user $SERVICE_USER"
+  else
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin --comment "t3-dispatch service" "$SERVICE_USER"
+    passwd --lock "$SERVICE_USER" >/dev/null 2>&1 || true
+    say created "system user $SERVICE_USER"
+    changes=$((changes + 1))
+  fi
+}
+
+install_all() {
+  echo "installing t3-dispatch${ROOT:+ into $ROOT}"
+  create_user
+  put "$BINARY" "$BIN" 0755
+  put "$ASSETS/t3-mint" "$MINT" 0755
+  install_sudoers
+  for unit in $UNITS; do put "$ASSETS/$unit" "$UNIT_DIR/$unit" 0644; done
+  put "$HERE/README.md" "$DOC_DIR/README.md" 0644
+  mkdir -p "$CONF_DIR"
+  put_once "$ASSETS/dispatch.json" "$CONF_DIR/dispatch.json" 0644
+  put_once "$ASSETS/t3-mint.conf" "$CONF_DIR/t3-mint.conf" 0644
+  put_once "$ASSETS/ttyd-user-map" "$USER_MAP" 0644
+  if [ -z "$ROOT" ]; then
+    visudo -c >/dev/null || die "sudo's whole configuration no longer parses; check $SUDOERS"
+  fi
+  if [ "$changes" -eq 0 ]; then
+    echo "nothing to change: t3-dispatch is already installed"
+    return
+  fi
+  systemd_running && systemctl daemon-reload
+  echo "done: $changes change(s)."
+  echo "next: map users in $USER_MAP and $CONF_DIR/dispatch.json, then: systemctl enable --now t3-dispatch"
+}
+
+uninstall_all() {
+  echo "uninstalling t3-dispatch${ROOT:+ from $ROOT} (config, user map and data are kept)"
+  if systemd_running; then
+    for unit in $UNITS; do systemctl disable --now "$unit" >/dev/null 2>&1 || true; done
+  fi
+  for unit in $UNITS; do remove "$UNIT_DIR/$unit"; done
+  remove "$SUDOERS"
+  remove "$MINT"
+  remove "$BIN"
+  remove "$DOC_DIR"
+  if [ -z "$ROOT" ] && getent passwd "$SERVICE_USER" >/dev/null; then
+    userdel "$SERVICE_USER" && say removed "system user $SERVICE_USER" && changes=$((changes + 1))
+  fi
+  systemd_running && systemctl daemon-reload
+  if [ "$changes" -eq 0 ]; then echo "nothing to remove"; else echo "done: $changes removal(s)."; fi
+}
+
+preflight "$@"
+if [ "$MODE" = install ]; then install_all; else uninstall_all; fi
