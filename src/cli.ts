@@ -1,4 +1,5 @@
-// Command line: `serve` (the service), `demo`, and the demo's `fake-mint`.
+// Command line: `serve` (the service), `demo`, and the demo's stand-ins for the
+// mint wrapper (`fake-mint`) and the t3 CLI (`fake-t3`).
 // Settings come from flags > T3D_* environment > --config file > defaults.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -99,6 +100,8 @@ export async function main(argv: string[]): Promise<Exit> {
         return await demo(rest);
       case "fake-mint":
         return await (await import("./demo/fake-mint")).fakeMintMain(rest);
+      case "fake-t3":
+        return (await import("./demo/fake-mint")).fakeT3CliMain(rest);
       case "--version":
       case "-v":
         process.stdout.write(`${pkg.version}\n`);

@@ -11,11 +11,15 @@ export const credentialDir = (stateDir: string): string => join(stateDir, "crede
 
 /** Mints into `<stateRoot>/<osUser>` and returns what the CLI would print. */
 export function fakeMint(stateRoot: string, osUser: string): string {
-  const stateDir = join(stateRoot, osUser);
+  return fakeMintInto(join(stateRoot, osUser));
+}
+
+/** Mints into the state directory of one fake instance (`--base-dir` of the real CLI). */
+function fakeMintInto(stateDir: string): string {
   const credential = randomBytes(9).toString("base64url"); // 12 chars, like t3's
   mkdirSync(credentialDir(stateDir), { recursive: true });
   writeFileSync(join(credentialDir(stateDir), credential), "");
-  appendFileSync(join(stateDir, "mint.log"), `${new Date().toISOString()}\n`);
+  appendFileSync(join(stateDir, "mint.log"), `${new Date().toISOString()} uid=${process.getuid?.()}\n`);
   const output = {
     id: randomBytes(8).toString("hex"),
     credential,
@@ -55,3 +59,18 @@ export async function fakeMintMain(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) process.exit(await fakeMintMain(process.argv.slice(2)));
+
+/** `fake-t3 auth pairing create --base-dir DIR --json`: the real t3 CLI's form, for the install tests. */
+export function fakeT3CliMain(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { "base-dir": { type: "string" }, json: { type: "boolean" } },
+    allowPositionals: true,
+  });
+  if (positionals.join(" ") !== "auth pairing create" || !values["base-dir"] || !values.json) {
+    process.stderr.write("usage: fake-t3 auth pairing create --base-dir DIR --json\n");
+    return 64;
+  }
+  process.stdout.write(fakeMintInto(values["base-dir"]));
+  return 0;
+}

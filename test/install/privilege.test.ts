@@ -1,0 +1,232 @@
+// The privilege boundary for real, as root: install.sh on this host, two real
+// OS users, real sudo, the real wrapper, and the installed binary running as
+// the unprivileged t3-dispatch user. The t3 CLI is a stand-in (`t3-dispatch
+// fake-t3`) that writes credentials the fake instances accept.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type FakeT3, startFakeT3 } from "../../src/demo/fake-t3";
+import { type Child, runToEnd, startChild } from "../fixtures/child";
+import { Browser, REPO, tempDir } from "../fixtures/stack";
+
+const isRoot = process.getuid?.() === 0;
+if (!isRoot)
+  console.warn("SKIPPED test/install/privilege.test.ts: needs root for real sudo and users (CI runs as root)");
+
+const WRAPPER = "/usr/local/bin/t3-mint";
+const MAP = "/etc/ttyd-user-map";
+const CONF = "/etc/t3-serve/t3-mint.conf";
+const FAKE_CLI_DIR = "/usr/local/lib/t3-dispatch-test";
+const CALLS = join(FAKE_CLI_DIR, "calls/log");
+const USERS = ["t3alice", "t3bob"];
+const UNMAPPED = "t3carol";
+
+/** Runs a command as the t3-dispatch service user, with no terminal and a clean environment. */
+const asService = (argv: string[]) =>
+  runToEnd([
+    "setpriv",
+    "--reuid=t3-dispatch",
+    "--regid=t3-dispatch",
+    "--init-groups",
+    "env",
+    "-i",
+    "PATH=/usr/bin:/bin",
+    ...argv,
+  ]);
+const mint = (...args: string[]) => asService(["sudo", "-n", WRAPPER, ...args]);
+const cliCalls = () => (existsSync(CALLS) ? readFileSync(CALLS, "utf8").split("\n").filter(Boolean).length : 0);
+const uidOf = async (user: string) => Number((await runToEnd(["id", "-u", user])).stdout.trim());
+
+const saved = new Map<string, string | undefined>();
+function saveAndWrite(path: string, text: string): void {
+  if (!saved.has(path)) saved.set(path, existsSync(path) ? readFileSync(path, "utf8") : undefined);
+  writeFileSync(path, text);
+}
+
+describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
+  const instances: Record<string, FakeT3> = {};
+  let dispatcher: Child | undefined;
+  const work = tempDir("t3d-priv-");
+
+  beforeAll(async () => {
+    const installed = await runToEnd(["bash", join(REPO, "install.sh")]);
+    if (installed.code !== 0) throw new Error(`install.sh failed: ${installed.stderr}`);
+    for (const user of [...USERS, UNMAPPED]) {
+      if ((await runToEnd(["id", user])).code !== 0)
+        await runToEnd(["useradd", "--create-home", "--shell", "/bin/sh", user]);
+    }
+    // The t3 CLI stand-in, root-owned; it logs each run where every user can append.
+    mkdirSync(join(FAKE_CLI_DIR, "calls"), { recursive: true });
+    chmodSync(join(FAKE_CLI_DIR, "calls"), 0o777);
+    writeFileSync(
+      join(FAKE_CLI_DIR, "t3"),
+      `#!/bin/sh\necho "$(id -un) $*" >> ${CALLS}\nexec /usr/local/bin/t3-dispatch fake-t3 "$@"\n`,
+    );
+    chmodSync(join(FAKE_CLI_DIR, "t3"), 0o755);
+    saveAndWrite(CONF, `T3_BIN=${FAKE_CLI_DIR}/t3\nUSER_MAP=${MAP}\nMINT_TIMEOUT=10\n`);
+    saveAndWrite(MAP, "# test map\nalice t3alice\nbob t3bob\nadmin root\ndaemon daemon\n");
+    const table: Record<string, { os_user: string; port: number }> = {};
+    for (const user of USERS) {
+      const home = `/home/${user}`;
+      const instance = startFakeT3({
+        version: user === "t3alice" ? "0.0.33" : "0.0.24",
+        stateDir: `${home}/.t3`,
+        owner: user,
+      });
+      await runToEnd(["chown", "-R", `${user}:${user}`, `${home}/.t3`]);
+      instances[user] = instance;
+      table[user.slice(2)] = { os_user: user, port: instance.port };
+    }
+    chmodSync(work, 0o755);
+    writeFileSync(join(work, "dispatch.json"), JSON.stringify(table));
+    chmodSync(join(work, "dispatch.json"), 0o644);
+    dispatcher = await startChild(
+      ["setpriv", "--reuid=t3-dispatch", "--regid=t3-dispatch", "--init-groups", "/usr/local/bin/t3-dispatch", "serve"],
+      15_000,
+      { PATH: "/usr/bin:/bin", T3D_LISTEN: "127.0.0.1:0", T3D_DISPATCH_FILE: join(work, "dispatch.json") },
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    dispatcher?.process.kill("SIGTERM");
+    await dispatcher?.process.exited;
+    for (const instance of Object.values(instances)) await instance.stop();
+    for (const [path, text] of saved)
+      if (text === undefined) rmSync(path, { force: true });
+      else writeFileSync(path, text);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  test("install.sh is idempotent on the real host, and the units verify", async () => {
+    const again = await runToEnd(["bash", join(REPO, "install.sh")]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("nothing to change");
+    const passwd = (await runToEnd(["getent", "passwd", "t3-dispatch"])).stdout.trim().split(":");
+    expect(passwd[6]).toBe("/usr/sbin/nologin");
+    expect(passwd[5]).toBe("/nonexistent");
+    expect(existsSync("/nonexistent")).toBe(false);
+    const shadow = (await runToEnd(["getent", "shadow", "t3-dispatch"])).stdout.split(":")[1] ?? "";
+    expect(shadow).toMatch(/^[!*]/);
+    const verify = await runToEnd(["systemd-analyze", "verify", "/etc/systemd/system/t3-dispatch.service"]);
+    expect({ code: verify.code, stderr: verify.stderr }).toEqual({ code: 0, stderr: "" });
+  });
+
+  test("e2e: a first visit auto-pairs through real sudo and the wrapper, minting as each OS user", async () => {
+    const pid = dispatcher?.process.pid ?? 0;
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    expect(status).toMatch(new RegExp(`^Uid:\\s+${await uidOf("t3-dispatch")}\\s`, "m"));
+    for (const user of USERS) {
+      const browser = new Browser(dispatcher?.url ?? "", `${user.slice(2)}@example.com`);
+      const started = performance.now();
+      const first = await browser.fetch("/", { document: true });
+      console.log(`e2e ${user}: first visit ${first.status} in ${Math.round(performance.now() - started)} ms`);
+      expect(first.status).toBe(302);
+      expect(browser.cookies.has(instances[user]?.cookieName ?? "?")).toBe(true);
+      expect(await (await browser.fetch("/", { document: true })).text()).toContain(`${user}'s workspace`);
+      const log = readFileSync(`/home/${user}/.t3/mint.log`, "utf8");
+      expect(log).toContain(`uid=${await uidOf(user)}`);
+    }
+  });
+
+  test("the service user can sudo the wrapper and nothing else", async () => {
+    const rows: string[] = [];
+    for (const argv of [
+      ["sudo", "-n", "/bin/true"],
+      ["sudo", "-n", "/bin/sh", "-c", "id"],
+      ["sudo", "-n", "-s"],
+      ["sudo", "-n", "-i"],
+      ["sudo", "-n", "-e", "/etc/sudoers"],
+      ["sudo", "-n", "-u", "t3alice", WRAPPER, "t3alice"],
+      ["sudo", "-n", "/usr/local/bin/t3-dispatch", "--version"],
+      ["sudo", "-n", "/usr/local/bin/../bin/t3-mint-other"],
+    ]) {
+      const result = await asService(argv);
+      rows.push(`${argv.join(" ").padEnd(48)} exit ${result.code}`);
+      expect(result.code).not.toBe(0);
+    }
+    const listed = await asService(["sudo", "-n", "-l"]);
+    expect(listed.stdout).toContain(`(root) NOPASSWD: ${WRAPPER}`);
+    expect(listed.stdout.match(/NOPASSWD|PASSWD|ALL\) ALL/g)).toEqual(["NOPASSWD"]);
+    console.log(`service user, refused by sudo:\n${rows.join("\n")}`);
+  });
+
+  test("the wrapper refuses bad targets, running nothing (negative-case table)", async () => {
+    const long = "a".repeat(33);
+    const cases: Array<[string, string[], number]> = [
+      ["no argument", [], 64],
+      ["two arguments", ["t3alice", "t3bob"], 64],
+      ["empty", [""], 65],
+      ["option-looking -h", ["-h"], 65],
+      ["option-looking --help", ["--help"], 65],
+      ["option-looking -u root", ["-u"], 65],
+      ["path traversal ../t3alice", ["../t3alice"], 65],
+      ["path traversal t3alice/../root", ["t3alice/../root"], 65],
+      ["absolute path", ["/etc/passwd"], 65],
+      ["shell ;", ["t3alice;id"], 65],
+      ["shell &&", ["t3alice && id"], 65],
+      ["shell $()", ["$(id)"], 65],
+      ["shell backticks", ["`id`"], 65],
+      ["shell pipe", ["t3alice|id"], 65],
+      ["glob *", ["*"], 65],
+      ["tilde ~root", ["~root"], 65],
+      ["inner space", ["t3 alice"], 65],
+      ["leading space", [" t3alice"], 65],
+      ["trailing space", ["t3alice "], 65],
+      ["tab", ["t3alice\t"], 65],
+      ["newline", ["t3alice\n"], 65],
+      ["newline + root", ["t3alice\nroot"], 65],
+      ["upper case", ["T3ALICE"], 65],
+      ["leading digit", ["3alice"], 65],
+      ["Cyrillic а look-alike", ["t3\u0430lice"], 65],
+      ["full-width ｔ look-alike", ["\uff543alice"], 65],
+      ["zero-width space", ["t3alice\u200b"], 65],
+      ["33 characters", [long], 65],
+      ["5000 characters", ["x".repeat(5000)], 65],
+      ["root (mapped!)", ["root"], 67],
+      ["system account daemon (mapped!)", ["daemon"], 67],
+      ["existing user not in the map", [UNMAPPED], 66],
+      ["no such user, not in the map", ["t3nobody"], 66],
+      ["nobody", ["nobody"], 66],
+    ];
+    const rows: string[] = [];
+    for (const [name, args, expected] of cases) {
+      const before = cliCalls();
+      const result = await mint(...args);
+      const ran = cliCalls() - before;
+      rows.push(
+        `| ${name.padEnd(32)} | ${String(result.code).padEnd(4)} | ${ran} | ${result.stderr.trim().split("\n")[0]}`,
+      );
+      expect({ name, code: result.code, ran, stdout: result.stdout }).toEqual({
+        name,
+        code: expected,
+        ran: 0,
+        stdout: "",
+      });
+    }
+    console.log(`| case                             | exit | t3 CLI runs | message\n${rows.join("\n")}`);
+    expect(cases.length).toBeGreaterThanOrEqual(30);
+  });
+
+  test("a mapped user mints; a missing or writable map, or a writable settings file, fails closed", async () => {
+    const ok = await mint("t3alice");
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).credential).toMatch(/^[A-Za-z0-9_-]{12}$/);
+
+    const before = cliCalls();
+    renameSync(MAP, `${MAP}.moved`);
+    const missing = await mint("t3alice").finally(() => renameSync(`${MAP}.moved`, MAP));
+    expect([missing.code, missing.stderr.trim()]).toEqual([66, `t3-mint: user map ${MAP} is missing`]);
+
+    chmodSync(MAP, 0o666);
+    const writable = await mint("t3alice").finally(() => chmodSync(MAP, 0o644));
+    expect(writable.code).toBe(69);
+
+    chmodSync(CONF, 0o666);
+    const conf = await mint("t3alice").finally(() => chmodSync(CONF, 0o644));
+    expect(conf.code).toBe(69);
+    expect(cliCalls()).toBe(before);
+    console.log(
+      `fail-closed: missing map → ${missing.code}, writable map → ${writable.code}, writable settings → ${conf.code}`,
+    );
+  });
+});

@@ -1,0 +1,132 @@
+// install.sh into a staging root (--root), file by file; idempotence;
+// --uninstall keeps config; refusal paths leave the host as it was.
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runToEnd } from "../fixtures/child";
+import { REPO, tempDir } from "../fixtures/stack";
+
+const INSTALL = join(REPO, "install.sh");
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) console.warn("SKIPPED test/install/staging.test.ts: install.sh needs root (CI runs as root)");
+
+const EXPECTED: Array<[string, number]> = [
+  ["usr/local/bin/t3-dispatch", 0o755],
+  ["usr/local/bin/t3-mint", 0o755],
+  ["etc/sudoers.d/t3-dispatch", 0o440],
+  ["etc/systemd/system/t3-dispatch.service", 0o644],
+  ["usr/local/share/doc/t3-dispatch/README.md", 0o644],
+  ["etc/t3-serve/dispatch.json", 0o644],
+  ["etc/t3-serve/t3-mint.conf", 0o644],
+  ["etc/ttyd-user-map", 0o644],
+];
+const KEPT = ["etc/t3-serve/dispatch.json", "etc/t3-serve/t3-mint.conf", "etc/ttyd-user-map"];
+
+describe.skipIf(!isRoot)("install.sh --root (staging)", () => {
+  const root = tempDir("t3d-stage-");
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const install = (...args: string[]) => runToEnd(["bash", INSTALL, "--root", root, ...args]);
+
+  test("installs every file root-owned with its mode", async () => {
+    const result = await install();
+    expect(result.code).toBe(0);
+    for (const [path, mode] of EXPECTED) {
+      const stat = statSync(join(root, path));
+      expect({ path, uid: stat.uid, gid: stat.gid, mode: stat.mode & 0o7777 }).toEqual({ path, uid: 0, gid: 0, mode });
+    }
+    // The wrapper's directory is root-owned and not writable by others.
+    const binDir = statSync(join(root, "usr/local/bin"));
+    expect(binDir.uid).toBe(0);
+    expect(binDir.mode & 0o022).toBe(0);
+    // No temporary file is left where sudo or systemd would read it.
+    expect((await runToEnd(["find", root, "-name", ".t3*"])).stdout).toBe("");
+  });
+
+  test("a second run changes nothing and says so", async () => {
+    const before = EXPECTED.map(([path]) => statSync(join(root, path)).mtimeMs);
+    const result = await install();
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("nothing to change: t3-dispatch is already installed");
+    expect(EXPECTED.map(([path]) => statSync(join(root, path)).mtimeMs)).toEqual(before);
+  });
+
+  test("an operator's config and user map are never overwritten", async () => {
+    writeFileSync(join(root, "etc/ttyd-user-map"), "alice alice\n");
+    writeFileSync(join(root, "etc/t3-serve/dispatch.json"), '{"alice":{"os_user":"alice","port":3773}}\n');
+    const result = await install();
+    expect(result.stdout).toContain("kept");
+    expect(await Bun.file(join(root, "etc/ttyd-user-map")).text()).toBe("alice alice\n");
+    expect(await Bun.file(join(root, "etc/t3-serve/dispatch.json")).text()).toContain("3773");
+  });
+
+  test("--uninstall removes what it installed and keeps config and user map", async () => {
+    const result = await install("--uninstall");
+    expect(result.code).toBe(0);
+    for (const [path] of EXPECTED)
+      expect({ path, exists: existsSync(join(root, path)) }).toEqual({ path, exists: KEPT.includes(path) });
+    expect((await install("--uninstall")).stdout).toContain("nothing to remove");
+  });
+
+  test("refusals: unknown flag, missing binary — exit non-zero, nothing installed", async () => {
+    const empty = tempDir("t3d-stage-");
+    try {
+      const bad = await runToEnd(["bash", INSTALL, "--root", empty, "--frobnicate"]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr).toContain("unknown argument");
+      const missing = await runToEnd(["bash", INSTALL, "--root", empty, "--binary", "/nonexistent/t3-dispatch"]);
+      expect(missing.code).not.toBe(0);
+      expect(missing.stderr).toContain("binary missing");
+      expect((await runToEnd(["find", empty, "-mindepth", "1"])).stdout).toBe("");
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  test("a sudoers drop-in that visudo rejects stops the install before any change", async () => {
+    // A copy of the checkout whose drop-in is broken.
+    const copy = tempDir("t3d-broken-");
+    const target = tempDir("t3d-stage-");
+    try {
+      await runToEnd(["cp", "-r", join(REPO, "install.sh"), join(REPO, "src"), join(REPO, "README.md"), copy]);
+      writeFileSync(join(copy, "src/install/sudoers"), "t3-dispatch ALL=(root NOPASSWD /usr/local/bin/t3-mint\n");
+      const result = await runToEnd([
+        "bash",
+        join(copy, "install.sh"),
+        "--root",
+        target,
+        "--binary",
+        join(REPO, "dist/t3-dispatch"),
+      ]);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain("visudo rejects");
+      expect((await runToEnd(["find", target, "-mindepth", "1"])).stdout).toBe("");
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+      rmSync(target, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("install.sh without root", () => {
+  test("--help works for anyone", async () => {
+    const result = await runToEnd(["bash", INSTALL, "--help"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("--uninstall");
+  });
+
+  test.skipIf(!isRoot)("as a non-root user it refuses clearly", async () => {
+    const result = await runToEnd([
+      "setpriv",
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "bash",
+      INSTALL,
+      "--root",
+      "/tmp/never",
+    ]);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("must run as root");
+    expect(existsSync("/tmp/never")).toBe(false);
+  });
+});
