@@ -1,18 +1,10 @@
 // Command line: `serve` (the service), `demo`, and the demo's stand-ins for the
 // mint wrapper (`fake-mint`) and the t3 CLI (`fake-t3`).
 // Settings come from flags > T3D_* environment > --config file > defaults.
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import pkg from "../package.json";
-import {
-  DEFAULTS,
-  envName,
-  flagName,
-  type RawSettings,
-  resolveSettings,
-  SETTING_KEYS,
-  settingsFromEnv,
-} from "./config/settings";
+import { parseSettingsArgs, settingsOrExit } from "./config/args";
+import { DEFAULTS, envName, flagName, SETTING_KEYS } from "./config/settings";
 import { createLogger } from "./log";
 
 const HELP = `t3-dispatch ${pkg.version} — per-user dispatcher and auto-pairing proxy for t3 serve
@@ -29,15 +21,6 @@ ${SETTING_KEYS.map((k) => `  --${flagName(k).padEnd(18)} ${envName(k).padEnd(22)
 
 type Exit = number | "running";
 
-function loadConfigFile(path: string | undefined): unknown {
-  if (path === undefined) return undefined;
-  try {
-    return JSON.parse(readFileSync(path, "utf8"));
-  } catch (error) {
-    throw new Error(`config file ${path}: ${(error as Error).message}`);
-  }
-}
-
 function onSignals(stop: () => Promise<void>, reload?: () => void): void {
   const shutdown = () => void stop().then(() => process.exit(0));
   process.on("SIGTERM", shutdown);
@@ -46,30 +29,12 @@ function onSignals(stop: () => Promise<void>, reload?: () => void): void {
 }
 
 async function serve(args: string[]): Promise<Exit> {
-  const options: Record<string, { type: "string" }> = {
-    config: { type: "string" },
-  };
-  for (const key of SETTING_KEYS) options[flagName(key)] = { type: "string" };
-  const { values } = parseArgs({ args, options, strict: true });
-  const flags: Partial<Record<keyof RawSettings, string>> = {};
-  for (const key of SETTING_KEYS) {
-    const value = values[flagName(key)];
-    if (typeof value === "string") flags[key] = value;
-  }
+  const parsed = settingsOrExit(parseSettingsArgs(args));
+  if (typeof parsed === "number") return parsed;
   const log = createLogger();
-  const configPath = (values.config as string | undefined) ?? process.env.T3D_CONFIG;
-  const resolved = resolveSettings({
-    file: loadConfigFile(configPath),
-    env: settingsFromEnv(process.env),
-    flags,
-  });
-  if (!resolved.ok) {
-    for (const error of resolved.errors) process.stderr.write(`t3-dispatch: ${error}\n`);
-    return 2;
-  }
   const { startServer, StartupError } = await import("./server");
   try {
-    const running = await startServer(resolved.settings, log);
+    const running = await startServer(parsed.settings, log);
     onSignals(running.stop, () => void running.routing.reload());
     return "running";
   } catch (error) {

@@ -7,6 +7,9 @@ import { Value } from "@sinclair/typebox/value";
 /** Durations are written `500ms`, `5s`, `2m`, `1h`, or a bare number of milliseconds. */
 const Duration = Type.Union([Type.String({ pattern: "^[0-9]+(ms|s|m|h)?$" }), Type.Integer({ minimum: 0 })]);
 
+/** A whole number; environment variables and flags give it as digits. */
+const Count = Type.Union([Type.String({ pattern: "^[1-9][0-9]*$" }), Type.Integer({ minimum: 1 })]);
+
 export const RawSettings = Type.Object(
   {
     listen: Type.String({ minLength: 1 }),
@@ -18,6 +21,20 @@ export const RawSettings = Type.Object(
     exchangeTimeout: Duration,
     upstreamHost: Type.String({ minLength: 1 }),
     identityHeader: Type.String({ pattern: "^[A-Za-z0-9-]+$" }),
+    // The ops subcommands (healthcheck, backup, restore, autoupdate).
+    stateDb: Type.String({ minLength: 1 }),
+    backupDir: Type.String({ minLength: 1 }),
+    backupKeep: Count,
+    backupTimeout: Duration,
+    healthTimeout: Duration,
+    readyTimeout: Duration,
+    t3LatestCommand: Type.String({ minLength: 1 }),
+    t3InstallCommand: Type.String({ minLength: 1 }),
+    t3SwitchCommand: Type.String({ minLength: 1 }),
+    t3StopCommand: Type.String({ minLength: 1 }),
+    t3StartCommand: Type.String({ minLength: 1 }),
+    canary: Type.String(),
+    autoupdateState: Type.String({ minLength: 1 }),
   },
   { additionalProperties: false },
 );
@@ -38,6 +55,22 @@ export const DEFAULTS: RawSettings = {
   exchangeTimeout: "10s",
   upstreamHost: "127.0.0.1",
   identityHeader: "X-authentik-username",
+  // {home} and {os_user} are filled in per instance; t3 keeps its state here (see the contract).
+  stateDb: "{home}/.t3/userdata/state.sqlite",
+  backupDir: "/var/backups/t3-state",
+  backupKeep: 14,
+  backupTimeout: "5m",
+  healthTimeout: "10s",
+  readyTimeout: "60s",
+  // Commands are split on spaces and run without a shell; {version} and {os_user} are filled in.
+  t3LatestCommand: "npm view t3 version",
+  t3InstallCommand: "npm install --global --prefix /opt/t3/{version} t3@{version}",
+  t3SwitchCommand: "ln -sfn /opt/t3/{version} /opt/t3/instances/{os_user}",
+  t3StopCommand: "systemctl stop t3-serve@{os_user}",
+  t3StartCommand: "systemctl start t3-serve@{os_user}",
+  // Empty: the first user of the table (by name) is the canary.
+  canary: "",
+  autoupdateState: "/var/lib/t3-dispatch/autoupdate.json",
 };
 
 /** Environment variable for each setting: listen → T3D_LISTEN, dispatchFile → T3D_DISPATCH_FILE. */
@@ -61,6 +94,19 @@ export interface Settings {
   exchangeTimeoutMs: number;
   upstreamHost: string;
   identityHeader: string;
+  ops: OpsSettings;
+}
+
+export interface OpsSettings {
+  stateDb: string;
+  backupDir: string;
+  backupKeep: number;
+  backupTimeoutMs: number;
+  healthTimeoutMs: number;
+  readyTimeoutMs: number;
+  commands: { latest: string[]; install: string[]; switch: string[]; stop: string[]; start: string[] };
+  canary: string;
+  autoupdateState: string;
 }
 
 export type SettingsResult = { ok: true; settings: Settings; raw: RawSettings } | { ok: false; errors: string[] };
@@ -119,7 +165,7 @@ export function resolveSettings(sources: { file?: unknown; env?: unknown; flags?
     ...(sources.flags as PartialSettings),
   };
   const listen = parseListen(raw.listen);
-  const mintCommand = raw.mintCommand.trim().split(/\s+/);
+  const argv = (command: string): string[] => command.trim().split(/\s+/);
   if (typeof listen === "string") return { ok: false, errors: [listen] };
   return {
     ok: true,
@@ -127,13 +173,30 @@ export function resolveSettings(sources: { file?: unknown; env?: unknown; flags?
     settings: {
       listen,
       dispatchFile: raw.dispatchFile,
-      mintCommand,
+      mintCommand: argv(raw.mintCommand),
       reloadIntervalMs: durationMs(raw.reloadInterval),
       sessionTimeoutMs: durationMs(raw.sessionTimeout),
       mintTimeoutMs: durationMs(raw.mintTimeout),
       exchangeTimeoutMs: durationMs(raw.exchangeTimeout),
       upstreamHost: raw.upstreamHost,
       identityHeader: raw.identityHeader,
+      ops: {
+        stateDb: raw.stateDb,
+        backupDir: raw.backupDir,
+        backupKeep: Number(raw.backupKeep),
+        backupTimeoutMs: durationMs(raw.backupTimeout),
+        healthTimeoutMs: durationMs(raw.healthTimeout),
+        readyTimeoutMs: durationMs(raw.readyTimeout),
+        commands: {
+          latest: argv(raw.t3LatestCommand),
+          install: argv(raw.t3InstallCommand),
+          switch: argv(raw.t3SwitchCommand),
+          stop: argv(raw.t3StopCommand),
+          start: argv(raw.t3StartCommand),
+        },
+        canary: raw.canary,
+        autoupdateState: raw.autoupdateState,
+      },
     },
   };
 }

@@ -18,6 +18,17 @@ export interface FakeT3Options {
   stateDir: string;
   owner: string;
   port?: number;
+  /** A broken build, for health-check and autoupdate tests; its `/` still answers 200. */
+  faults?: Faults;
+}
+
+export interface Faults {
+  /** Every credential is rejected with 401. */
+  pairing?: "reject";
+  /** Pairing succeeds but the session is never authenticated. */
+  session?: "never";
+  /** The WebSocket endpoint refuses every upgrade. */
+  websocket?: "refuse";
 }
 
 export interface FakeT3 {
@@ -93,13 +104,16 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
     closeCodes: [],
   };
   let cookieName = "t3_session";
+  const faults = options.faults ?? {};
   const authenticated = (request: Request): boolean => {
+    if (faults.session === "never") return false;
     const value = cookieValue(request, cookieName);
     return value !== undefined && sessions.has(value);
   };
 
   async function exchange(request: Request): Promise<Response> {
     stats.exchanges++;
+    if (faults.pairing === "reject") return json({ code: "auth_invalid", error: "Invalid credential." }, 401);
     const legacy = version === "0.0.24";
     const payload = (await request.json().catch(() => undefined)) as { credential?: unknown } | undefined;
     if (typeof payload?.credential !== "string" || !/^[A-Za-z0-9_-]+$/.test(payload.credential)) {
@@ -235,6 +249,7 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
       }
       if (url.pathname === "/.well-known/t3/environment") return json({ serverVersion: version });
       if (url.pathname === "/ws") {
+        if (faults.websocket === "refuse") return new Response("no websocket", { status: 503 });
         if (!authenticated(request)) return new Response("unauthorized", { status: 401 });
         stats.upgrades++;
         stats.lastUpgrade = request.headers;

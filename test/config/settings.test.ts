@@ -13,7 +13,7 @@ describe("settings", () => {
     const result = resolveSettings({});
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.settings).toEqual({
+    expect({ ...result.settings, ops: undefined }).toEqual({
       listen: { kind: "tcp", hostname: "127.0.0.1", port: 3780 },
       dispatchFile: "/etc/t3-serve/dispatch.json",
       mintCommand: ["sudo", "-n", "/usr/local/bin/t3-mint"],
@@ -23,7 +23,11 @@ describe("settings", () => {
       exchangeTimeoutMs: 10_000,
       upstreamHost: "127.0.0.1",
       identityHeader: "X-authentik-username",
+      ops: undefined,
     });
+    expect(result.settings.ops.stateDb).toBe("{home}/.t3/userdata/state.sqlite");
+    expect(result.settings.ops.commands.stop).toEqual(["systemctl", "stop", "t3-serve@{os_user}"]);
+    expect(result.settings.ops.backupKeep).toBe(14);
   });
 
   test("flags beat the environment, which beats the config file", () => {

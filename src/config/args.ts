@@ -1,0 +1,49 @@
+// Command-line settings for every subcommand: each setting is a `--flag`, plus
+// `--config FILE` and the subcommand's own options. Precedence is resolved in
+// settings.ts (flags > T3D_* > config file > defaults).
+import { readFileSync } from "node:fs";
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { flagName, type RawSettings, resolveSettings, SETTING_KEYS, type Settings, settingsFromEnv } from "./settings";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+export type ParsedArgs =
+  | { ok: true; settings: Settings; values: Record<string, string | boolean | undefined>; positionals: string[] }
+  | { ok: false; errors: string[] };
+
+function loadConfigFile(path: string | undefined): unknown {
+  if (path === undefined) return undefined;
+  try {
+    return JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new Error(`config file ${path}: ${(error as Error).message}`);
+  }
+}
+
+export function parseSettingsArgs(args: string[], own: Options = {}): ParsedArgs {
+  const options: Options = { ...own, config: { type: "string" } };
+  for (const key of SETTING_KEYS) options[flagName(key)] = { type: "string" };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (error) {
+    return { ok: false, errors: [(error as Error).message] };
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  const flags: Partial<Record<keyof RawSettings, string>> = {};
+  for (const key of SETTING_KEYS) {
+    const value = values[flagName(key)];
+    if (typeof value === "string") flags[key] = value;
+  }
+  const configPath = (values.config as string | undefined) ?? process.env.T3D_CONFIG;
+  const resolved = resolveSettings({ file: loadConfigFile(configPath), env: settingsFromEnv(process.env), flags });
+  if (!resolved.ok) return resolved;
+  return { ok: true, settings: resolved.settings, values, positionals: parsed.positionals };
+}
+
+/** The parsed arguments, or every problem written to stderr and exit code 2. */
+export function settingsOrExit(parsed: ParsedArgs): Extract<ParsedArgs, { ok: true }> | number {
+  if (parsed.ok) return parsed;
+  for (const error of parsed.errors) process.stderr.write(`t3-dispatch: ${error}\n`);
+  return 2;
+}

@@ -1,0 +1,100 @@
+// The real-handshake health check: for each instance, mint → exchange →
+// session check → WebSocket, exactly as a browser's first visit goes (a
+// `GET / → 200` check once passed a build whose pairing was broken). It reuses
+// the dispatcher's own mint and t3 client code.
+import type { Instance } from "../config/table";
+import { DispatchError } from "../errors";
+import { checkSession, type Exchanged, exchangeCredential } from "../t3/client";
+
+export const STEPS = ["mint", "exchange", "session", "websocket"] as const;
+export type Step = (typeof STEPS)[number];
+
+export interface StepResult {
+  step: Step;
+  ok: boolean;
+  ms: number;
+  detail?: string;
+}
+
+export interface InstanceHealth {
+  user: string;
+  port: number;
+  ok: boolean;
+  /** The pairing endpoint that answered (it tells the instance's contract). */
+  endpoint?: string;
+  steps: StepResult[];
+}
+
+export interface HealthDeps {
+  mint(osUser: string): Promise<string | DispatchError>;
+  /** Undefined when a WebSocket with these headers opened, else why not. */
+  probeWebSocket(url: string, headers: Record<string, string>, timeoutMs: number): Promise<string | undefined>;
+  upstreamHost: string;
+  timeoutMs: number;
+}
+
+/** Runs the steps in order and stops at the first that fails. */
+export async function checkInstance(instance: Instance, deps: HealthDeps): Promise<InstanceHealth> {
+  const base = `http://${deps.upstreamHost}:${instance.port}`;
+  const steps: StepResult[] = [];
+  const report = (ok: boolean, endpoint?: string): InstanceHealth => ({
+    user: instance.user,
+    port: instance.port,
+    ok,
+    endpoint,
+    steps,
+  });
+  /** Times one step; its body returns a value to go on with, or a reason to stop. */
+  async function step<T>(name: Step, body: () => Promise<T | { failed: string }>): Promise<T | undefined> {
+    const started = performance.now();
+    const result = await body();
+    const ms = Math.round(performance.now() - started);
+    const failed = typeof result === "object" && result !== null && "failed" in result;
+    steps.push({ step: name, ok: !failed, ms, ...(failed ? { detail: (result as { failed: string }).failed } : {}) });
+    return failed ? undefined : (result as T);
+  }
+  const fail = (error: DispatchError) => ({ failed: `${error.kind}: ${error.detail}` });
+
+  const credential = await step("mint", async () => {
+    const result = await deps.mint(instance.osUser);
+    return result instanceof DispatchError ? fail(result) : result;
+  });
+  if (credential === undefined) return report(false);
+
+  const exchanged = await step<Exchanged>("exchange", async () => {
+    const result = await exchangeCredential(base, instance.port, credential, deps.timeoutMs);
+    if (result instanceof DispatchError) return fail(result);
+    return result.setCookies.length > 0 ? result : { failed: "the 200 carried no Set-Cookie" };
+  });
+  if (exchanged === undefined) return report(false);
+  const cookie = exchanged.setCookies.map((line) => line.split(";")[0]).join("; ");
+
+  const session = await step("session", async () => {
+    const verdict = await checkSession(base, cookie, deps.timeoutMs);
+    if (verdict.state === "unknown") return { failed: verdict.reason };
+    return verdict.state === "valid" ? true : { failed: "authenticated: false with the new cookie" };
+  });
+  if (session === undefined) return report(false, exchanged.endpoint);
+
+  const socket = await step("websocket", async () => {
+    const failure = await deps.probeWebSocket(
+      `ws://${deps.upstreamHost}:${instance.port}/ws`,
+      { cookie },
+      deps.timeoutMs,
+    );
+    return failure === undefined ? true : { failed: failure };
+  });
+  return report(socket !== undefined, exchanged.endpoint);
+}
+
+/** One line per instance: what passed, how long each step took, where it failed. */
+export function formatHealth(results: InstanceHealth[]): string {
+  return results
+    .map((r) => {
+      const steps = r.steps.map(
+        (s) => `${s.step} ${s.ok ? "ok" : "FAILED"} ${s.ms}ms${s.detail ? ` (${s.detail})` : ""}`,
+      );
+      return `${r.ok ? "PASS" : "FAIL"} ${r.user} (port ${r.port}${r.endpoint ? `, ${r.endpoint}` : ""}): ${steps.join(" · ")}`;
+    })
+    .join("\n");
+}
