@@ -12,9 +12,11 @@ const HELP = `t3-dispatch ${pkg.version} — per-user dispatcher and auto-pairin
 Usage:
   t3-dispatch serve [options]     run the dispatcher
   t3-dispatch demo [--port N]     fake t3 instances for alice and bob behind the real dispatcher
+  t3-dispatch healthcheck [--user U | --all] [--json]
+                                  the real pairing handshake against each instance; exit 0 if all pass
   t3-dispatch --help | --version
 
-Options of serve (each also an environment variable):
+Settings, for every command (each also an environment variable):
 ${SETTING_KEYS.map((k) => `  --${flagName(k).padEnd(18)} ${envName(k).padEnd(22)} default: ${DEFAULTS[k]}`).join("\n")}
   --config FILE        T3D_CONFIG             a JSON file with the same keys (camelCase)
 `;
@@ -63,6 +65,8 @@ export async function main(argv: string[]): Promise<Exit> {
         return await serve(rest);
       case "demo":
         return await demo(rest);
+      case "healthcheck":
+        return await (await import("./ops/commands")).healthcheckCommand(rest);
       case "fake-mint":
         return await (await import("./demo/fake-mint")).fakeMintMain(rest);
       case "fake-t3":

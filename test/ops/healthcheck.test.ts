@@ -1,0 +1,114 @@
+// The real-handshake health check against real fake instances, with the
+// fake mint run as a child process, in-process and as the CLI subcommand.
+import { afterAll, describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type FakeT3, type FakeVersion, type Faults, startFakeT3 } from "../../src/demo/fake-t3";
+import { mintCredential } from "../../src/mint";
+import { checkInstance, type HealthDeps } from "../../src/ops/healthcheck";
+import { runCommand } from "../../src/runtime/spawn";
+import { probeWebSocket } from "../../src/runtime/websocket-probe";
+import { runToEnd } from "../fixtures/child";
+import { fakeMintCommand, REPO, tempDir } from "../fixtures/stack";
+
+const root = tempDir();
+const started: FakeT3[] = [];
+afterAll(async () => {
+  for (const instance of started) await instance.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+function instance(user: string, version: FakeVersion, faults?: Faults) {
+  const fake = startFakeT3({ version, stateDir: join(root, user), owner: user, faults });
+  started.push(fake);
+  return { fake, route: { user, osUser: user, port: fake.port } };
+}
+
+const deps = (mintMode = "ok"): HealthDeps => ({
+  mint: (osUser) =>
+    mintCredential(osUser, { command: fakeMintCommand(root, mintMode).split(" "), timeoutMs: 10_000, run: runCommand }),
+  probeWebSocket,
+  upstreamHost: "127.0.0.1",
+  timeoutMs: 2000,
+});
+
+describe("healthcheck", () => {
+  test.each([
+    ["0.0.24", "/api/auth/bootstrap"],
+    ["0.0.25", "/api/auth/browser-session"],
+    ["0.0.33", "/api/auth/browser-session"],
+  ] as const)("passes on the %s contract, all four steps timed", async (version, endpoint) => {
+    const { route } = instance(`h${version.replaceAll(".", "")}`, version);
+    const result = await checkInstance(route, deps());
+    expect(result.ok).toBe(true);
+    expect(result.endpoint).toBe(endpoint);
+    expect(result.steps.map((s) => [s.step, s.ok])).toEqual([
+      ["mint", true],
+      ["exchange", true],
+      ["session", true],
+      ["websocket", true],
+    ]);
+    for (const step of result.steps) expect(step.ms).toBeGreaterThanOrEqual(0);
+  });
+
+  test.each([
+    ["a broken mint", "fail", {}, "mint", "mint_failed"],
+    ["a rejected credential", "ok", { pairing: "reject" }, "exchange", "401"],
+    ["a session that stays unauthenticated", "ok", { session: "never" }, "session", "authenticated: false"],
+    ["a dead WebSocket", "ok", { websocket: "refuse" }, "websocket", ""],
+  ] as const)("fails on %s, naming the step", async (_name, mintMode, faults, failedStep, detail) => {
+    const { route } = instance(`f${failedStep}`, "0.0.25", faults);
+    const result = await checkInstance(route, deps(mintMode));
+    expect(result.ok).toBe(false);
+    const last = result.steps.at(-1);
+    expect(last?.step).toBe(failedStep);
+    expect(last?.ok).toBe(false);
+    expect(last?.detail ?? "").toContain(detail);
+    expect(result.steps.slice(0, -1).every((s) => s.ok)).toBe(true);
+  });
+
+  test("an instance that does not answer fails at exchange within the timeout", async () => {
+    const { fake, route } = instance("gone", "0.0.25");
+    await fake.stop();
+    const result = await checkInstance(route, deps());
+    expect(result.steps.map((s) => s.step)).toEqual(["mint", "exchange"]);
+    expect(result.ok).toBe(false);
+  });
+
+  test("the CLI exits 0 only when every instance passes, and reports per user", async () => {
+    const good = instance("cligood", "0.0.24");
+    const bad = instance("clibad", "0.0.25", { websocket: "refuse" });
+    const table = join(root, "dispatch.json");
+    writeFileSync(table, JSON.stringify({ cligood: { os_user: "cligood", port: good.fake.port } }));
+    const cli = (...extra: string[]) =>
+      runToEnd([
+        process.execPath,
+        join(REPO, "src/main.ts"),
+        "healthcheck",
+        "--dispatch-file",
+        table,
+        "--mint-command",
+        fakeMintCommand(root),
+        ...extra,
+      ]);
+    const pass = await cli();
+    expect(pass.code).toBe(0);
+    expect(pass.stdout).toStartWith("PASS cligood");
+    writeFileSync(
+      table,
+      JSON.stringify({
+        cligood: { os_user: "cligood", port: good.fake.port },
+        clibad: { os_user: "clibad", port: bad.fake.port },
+      }),
+    );
+    const failed = await cli("--json");
+    expect(failed.code).toBe(1);
+    const report = JSON.parse(failed.stdout) as Array<{ user: string; ok: boolean; steps: Array<{ step: string }> }>;
+    expect(report.map((r) => [r.user, r.ok, r.steps.at(-1)?.step])).toEqual([
+      ["clibad", false, "websocket"],
+      ["cligood", true, "websocket"],
+    ]);
+    expect((await cli("--user", "cligood")).code).toBe(0);
+    expect((await cli("--user", "nobody")).code).toBe(2);
+  });
+});
