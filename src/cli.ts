@@ -14,6 +14,10 @@ Usage:
   t3-dispatch demo [--port N]     fake t3 instances for alice and bob behind the real dispatcher
   t3-dispatch healthcheck [--user U | --all] [--json]
                                   the real pairing handshake against each instance; exit 0 if all pass
+  t3-dispatch backup [--user U] [--dest DIR] [--keep N] [--json]
+                                  online, verified backups of each instance's state database
+  t3-dispatch restore --user U --from FILE [--force]
+                                  put a backup back (the instance must be stopped unless --force)
   t3-dispatch --help | --version
 
 Settings, for every command (each also an environment variable):
@@ -67,6 +71,12 @@ export async function main(argv: string[]): Promise<Exit> {
         return await demo(rest);
       case "healthcheck":
         return await (await import("./ops/commands")).healthcheckCommand(rest);
+      case "backup":
+        return await (await import("./ops/commands")).backupCommand(rest);
+      case "restore":
+        return await (await import("./ops/commands")).restoreCommand(rest);
+      case "snapshot-db":
+        return (await import("./ops/commands")).snapshotCommand(rest);
       case "fake-mint":
         return await (await import("./demo/fake-mint")).fakeMintMain(rest);
       case "fake-t3":

@@ -6,15 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveSettings } from "../config/settings";
 import type { Logger } from "../log";
+import { selfCommand } from "../runtime/self";
 import { startServer } from "../server";
 import { startFakeT3 } from "./fake-t3";
 import { startFront } from "./front";
-
-/** How to run this program's own `fake-mint` subcommand, compiled or from source. */
-function selfCommand(): string[] {
-  const compiled = Bun.main.startsWith("/$bunfs/");
-  return compiled ? [process.execPath] : [process.execPath, Bun.main];
-}
 
 export async function runDemo(frontPort: number, log: Logger): Promise<() => Promise<void>> {
   const stateRoot = mkdtempSync(join(tmpdir(), "t3-dispatch-demo-"));

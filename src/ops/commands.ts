@@ -1,13 +1,20 @@
 // The ops subcommands' command lines: healthcheck, backup, restore, autoupdate.
 // Each loads the same settings and dispatch table as `serve`.
+import { parseArgs } from "node:util";
 import { parseSettingsArgs, settingsOrExit } from "../config/args";
 import type { Settings } from "../config/settings";
 import type { Instance } from "../config/table";
 import { mintCredential } from "../mint";
 import { readTableFile } from "../routing";
+import { selfCommand } from "../runtime/self";
 import { runCommand } from "../runtime/spawn";
+import { snapshotDatabase } from "../runtime/sqlite";
 import { probeWebSocket } from "../runtime/websocket-probe";
+import { fetchServerVersion } from "../t3/client";
+import { type BackupOptions, backupAll, formatBackups } from "./backup";
 import { checkInstance, formatHealth, type HealthDeps } from "./healthcheck";
+import { restoreDatabase } from "./restore";
+import { stateDbTargets } from "./state-db";
 
 /** The table's instances, optionally just one user's; or a message why not. */
 export async function selectInstances(settings: Settings, user: string | undefined): Promise<Instance[] | string> {
@@ -17,6 +24,21 @@ export async function selectInstances(settings: Settings, user: string | undefin
   if (user === undefined) return all;
   const one = all.find((i) => i.user === user);
   return one ? [one] : `no user ${JSON.stringify(user)} in ${settings.dispatchFile}`;
+}
+
+function fail(command: string, message: string, code = 2): number {
+  process.stderr.write(`t3-dispatch ${command}: ${message}\n`);
+  return code;
+}
+
+export function backupOptions(settings: Settings, overrides: { dest?: string; keep?: number } = {}): BackupOptions {
+  return {
+    dest: overrides.dest ?? settings.ops.backupDir,
+    keep: overrides.keep ?? settings.ops.backupKeep,
+    timeoutMs: settings.ops.backupTimeoutMs,
+    snapshotCommand: [...selfCommand(), "snapshot-db"],
+    run: runCommand,
+  };
 }
 
 export function healthDeps(settings: Settings): HealthDeps {
@@ -43,4 +65,72 @@ export async function healthcheckCommand(args: string[]): Promise<number> {
   const results = await Promise.all(instances.map((instance) => checkInstance(instance, deps)));
   process.stdout.write(parsed.values.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatHealth(results)}\n`);
   return results.every((r) => r.ok) && results.length > 0 ? 0 : 1;
+}
+
+export async function backupCommand(args: string[]): Promise<number> {
+  const parsed = settingsOrExit(
+    parseSettingsArgs(args, {
+      user: { type: "string" },
+      dest: { type: "string" },
+      keep: { type: "string" },
+      json: { type: "boolean" },
+    }),
+  );
+  if (typeof parsed === "number") return parsed;
+  const { settings, values } = parsed;
+  const keep = values.keep === undefined ? undefined : Number(values.keep);
+  if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1))
+    return fail("backup", "--keep must be a whole number ≥ 1");
+  const instances = await selectInstances(settings, values.user as string | undefined);
+  if (typeof instances === "string") return fail("backup", instances);
+  const { targets, errors } = await stateDbTargets(instances, settings.ops.stateDb, runCommand);
+  const results = await backupAll(targets, backupOptions(settings, { dest: values.dest as string | undefined, keep }));
+  for (const error of errors) results.push({ user: error.split(":")[0] ?? "?", db: "?", ok: false, ms: 0, error });
+  process.stdout.write(values.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatBackups(results)}\n`);
+  return results.every((r) => r.ok) ? 0 : 1;
+}
+
+export async function restoreCommand(args: string[]): Promise<number> {
+  const parsed = settingsOrExit(
+    parseSettingsArgs(args, { user: { type: "string" }, from: { type: "string" }, force: { type: "boolean" } }),
+  );
+  if (typeof parsed === "number") return parsed;
+  const { settings, values } = parsed;
+  if (typeof values.user !== "string" || typeof values.from !== "string") {
+    return fail("restore", "usage: restore --user U --from FILE [--force]");
+  }
+  const instances = await selectInstances(settings, values.user);
+  if (typeof instances === "string") return fail("restore", instances);
+  const { targets, errors } = await stateDbTargets(instances, settings.ops.stateDb, runCommand);
+  const target = targets[0];
+  if (!target) return fail("restore", errors.join("; "));
+  const running = (await fetchServerVersion(`http://${settings.upstreamHost}:${target.port}`, 2000)) !== undefined;
+  const result = restoreDatabase({
+    db: target.db,
+    from: values.from,
+    instanceRunning: running,
+    force: values.force === true,
+  });
+  if (!result.ok) return fail("restore", result.error, 1);
+  process.stdout.write(
+    `restored ${target.db} from ${values.from}${result.replacedAside ? `; the replaced file is kept at ${result.replacedAside}` : ""}\n`,
+  );
+  return 0;
+}
+
+/** Internal: one database's snapshot, run as a child of `backup` so it can be bounded and killed. */
+export function snapshotCommand(args: string[]): number {
+  const { values } = parseArgs({
+    args,
+    options: { db: { type: "string" }, out: { type: "string" }, "busy-timeout": { type: "string", default: "5000" } },
+    strict: true,
+  });
+  if (!values.db || !values.out) return fail("snapshot-db", "usage: snapshot-db --db FILE --out FILE");
+  process.umask(0o077);
+  try {
+    snapshotDatabase(values.db, values.out, Number(values["busy-timeout"]));
+    return 0;
+  } catch (error) {
+    return fail("snapshot-db", (error as Error).message, 1);
+  }
 }

@@ -84,3 +84,15 @@ export async function checkSession(baseUrl: string, cookieHeader: string, timeou
     cookieName: answer.auth?.sessionCookieName,
   };
 }
+
+/** The instance's `serverVersion` (answered without auth), or undefined if it does not answer. */
+export async function fetchServerVersion(baseUrl: string, timeoutMs: number): Promise<string | undefined> {
+  try {
+    const response = await fetch(`${baseUrl}/.well-known/t3/environment`, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = (await response.json()) as { serverVersion?: unknown };
+    return typeof body.serverVersion === "string" ? body.serverVersion : "unknown";
+  } catch (error) {
+    // An answer that is not JSON still means something is listening there.
+    return (error as Error).name === "SyntaxError" ? "unknown" : undefined;
+  }
+}
