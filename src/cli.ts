@@ -18,6 +18,8 @@ Usage:
                                   online, verified backups of each instance's state database
   t3-dispatch restore --user U --from FILE [--force]
                                   put a backup back (the instance must be stopped unless --force)
+  t3-dispatch autoupdate [--version V] [--dry-run]
+                                  update t3: canary first, health-checked, rolled back (version and state) on failure
   t3-dispatch --help | --version
 
 Settings, for every command (each also an environment variable):
@@ -75,6 +77,8 @@ export async function main(argv: string[]): Promise<Exit> {
         return await (await import("./ops/commands")).backupCommand(rest);
       case "restore":
         return await (await import("./ops/commands")).restoreCommand(rest);
+      case "autoupdate":
+        return await (await import("./ops/commands")).autoupdateCommand(rest);
       case "snapshot-db":
         return (await import("./ops/commands")).snapshotCommand(rest);
       case "fake-mint":

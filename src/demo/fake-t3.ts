@@ -18,6 +18,8 @@ export interface FakeT3Options {
   stateDir: string;
   owner: string;
   port?: number;
+  /** What `/.well-known/t3/environment` reports (default: the contract version). */
+  serverVersion?: string;
   /** A broken build, for health-check and autoupdate tests; its `/` still answers 200. */
   faults?: Faults;
 }
@@ -247,7 +249,8 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
           auth: { policy: "loopback-browser", sessionCookieName: cookieName },
         });
       }
-      if (url.pathname === "/.well-known/t3/environment") return json({ serverVersion: version });
+      if (url.pathname === "/.well-known/t3/environment")
+        return json({ serverVersion: options.serverVersion ?? version });
       if (url.pathname === "/ws") {
         if (faults.websocket === "refuse") return new Response("no websocket", { status: 503 });
         if (!authenticated(request)) return new Response("unauthorized", { status: 401 });

@@ -1,6 +1,10 @@
 // The ops subcommands' command lines: healthcheck, backup, restore, autoupdate.
 // Each loads the same settings and dispatch table as `serve`.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
+import { Type } from "@sinclair/typebox";
+import { Value } from "@sinclair/typebox/value";
 import { parseSettingsArgs, settingsOrExit } from "../config/args";
 import type { Settings } from "../config/settings";
 import type { Instance } from "../config/table";
@@ -11,6 +15,7 @@ import { runCommand } from "../runtime/spawn";
 import { snapshotDatabase } from "../runtime/sqlite";
 import { probeWebSocket } from "../runtime/websocket-probe";
 import { fetchServerVersion } from "../t3/client";
+import { type AutoupdateState, autoupdate } from "./autoupdate";
 import { type BackupOptions, backupAll, formatBackups } from "./backup";
 import { checkInstance, formatHealth, type HealthDeps } from "./healthcheck";
 import { restoreDatabase } from "./restore";
@@ -133,4 +138,62 @@ export function snapshotCommand(args: string[]): number {
   } catch (error) {
     return fail("snapshot-db", (error as Error).message, 1);
   }
+}
+
+const StateFile = Type.Object({
+  bad: Type.Record(Type.String(), Type.Object({ at: Type.String(), reason: Type.String() })),
+});
+
+/** Installing a t3 version with npm can take minutes; every other command is quick. */
+const COMMAND_TIMEOUT_MS = 15 * 60_000;
+
+function loadState(path: string): AutoupdateState {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(path, "utf8"));
+    if (Value.Check(StateFile, parsed)) return parsed;
+    process.stderr.write(`t3-dispatch autoupdate: ${path} is not a state file; starting afresh\n`);
+  } catch {
+    // No state yet.
+  }
+  return { bad: {} };
+}
+
+function saveState(path: string, state: AutoupdateState): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const partial = `${path}.partial`;
+  writeFileSync(partial, `${JSON.stringify(state, null, 2)}\n`);
+  renameSync(partial, path);
+}
+
+export async function autoupdateCommand(args: string[]): Promise<number> {
+  const parsed = settingsOrExit(
+    parseSettingsArgs(args, { version: { type: "string" }, "dry-run": { type: "boolean" } }),
+  );
+  if (typeof parsed === "number") return parsed;
+  const { settings, values } = parsed;
+  const instances = await selectInstances(settings, undefined);
+  if (typeof instances === "string") return fail("autoupdate", instances);
+  const { targets, errors } = await stateDbTargets(instances, settings.ops.stateDb, runCommand);
+  if (errors.length > 0) return fail("autoupdate", errors.join("; "));
+  const health = healthDeps(settings);
+  const result = await autoupdate(
+    {
+      instances: targets,
+      commands: settings.ops.commands,
+      run: runCommand,
+      commandTimeoutMs: COMMAND_TIMEOUT_MS,
+      readyTimeoutMs: settings.ops.readyTimeoutMs,
+      canary: settings.ops.canary,
+      serverVersion: (port) => fetchServerVersion(`http://${settings.upstreamHost}:${port}`, 2000),
+      health: (instance) => checkInstance(instance, health),
+      backup: (list, label) =>
+        backupAll(list, { ...backupOptions(settings), dest: join(settings.ops.backupDir, label), keep: 0 }),
+      restore: (db, from) => restoreDatabase({ db, from, instanceRunning: false, force: false }),
+      loadState: () => loadState(settings.ops.autoupdateState),
+      saveState: (state) => saveState(settings.ops.autoupdateState, state),
+      report: (line) => process.stdout.write(`${line}\n`),
+    },
+    { version: values.version as string | undefined, dryRun: values["dry-run"] === true },
+  );
+  return result.exitCode;
 }
