@@ -179,7 +179,8 @@ install_all() {
   fi
   systemd_running && systemctl daemon-reload
   echo "done: $changes change(s)."
-  echo "next: map users in $USER_MAP and $CONF_DIR/dispatch.json, then: systemctl enable --now t3-dispatch"
+  echo "next: map users in $USER_MAP and $CONF_DIR/dispatch.json, then:"
+  echo "  systemctl enable --now t3-dispatch t3-backup-state.timer t3-autoupdate.timer"
 }
 
 uninstall_all() {

@@ -20,6 +20,13 @@ const FAKE_CLI_DIR = "/usr/local/lib/t3-dispatch-test";
 const CALLS = join(FAKE_CLI_DIR, "calls/log");
 const USERS = ["t3alice", "t3bob"];
 const UNMAPPED = "t3carol";
+const UNITS = [
+  "t3-dispatch.service",
+  "t3-backup-state.service",
+  "t3-backup-state.timer",
+  "t3-autoupdate.service",
+  "t3-autoupdate.timer",
+];
 
 /** Runs a command as the t3-dispatch service user, with no terminal and a clean environment. */
 const asService = (argv: string[]) =>
@@ -97,7 +104,7 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  test("install.sh is idempotent on the real host, and the units verify", async () => {
+  test("install.sh is idempotent on the real host, and every unit passes systemd-analyze verify", async () => {
     const again = await runToEnd(["bash", join(REPO, "install.sh")]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain("nothing to change");
@@ -107,8 +114,14 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
     expect(existsSync("/nonexistent")).toBe(false);
     const shadow = (await runToEnd(["getent", "shadow", "t3-dispatch"])).stdout.split(":")[1] ?? "";
     expect(shadow).toMatch(/^[!*]/);
-    const verify = await runToEnd(["systemd-analyze", "verify", "/etc/systemd/system/t3-dispatch.service"]);
-    expect({ code: verify.code, stderr: verify.stderr }).toEqual({ code: 0, stderr: "" });
+    for (const unit of UNITS) {
+      const verify = await runToEnd(["systemd-analyze", "verify", `/etc/systemd/system/${unit}`]);
+      expect({ unit, code: verify.code, stderr: verify.stderr }).toEqual({ unit, code: 0, stderr: "" });
+    }
+    // The timers catch up after downtime.
+    for (const timer of UNITS.filter((u) => u.endsWith(".timer"))) {
+      expect(readFileSync(`/etc/systemd/system/${timer}`, "utf8")).toContain("Persistent=true");
+    }
   });
 
   test("e2e: a first visit auto-pairs through real sudo and the wrapper, minting as each OS user", async () => {

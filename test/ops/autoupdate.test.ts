@@ -1,0 +1,213 @@
+// autoupdate against fake t3 versions run as real processes on a fake host:
+// a good update, a build whose pairing is broken but whose `/` answers 200,
+// and a build that migrates the schema and then fails.
+
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { mintCredential } from "../../src/mint";
+import { checkInstance } from "../../src/ops/healthcheck";
+import { runCommand } from "../../src/runtime/spawn";
+import { probeWebSocket } from "../../src/runtime/websocket-probe";
+import { fetchServerVersion } from "../../src/t3/client";
+import { runToEnd } from "../fixtures/child";
+import { fakeMintCommand, REPO, tempDir } from "../fixtures/stack";
+
+const root = tempDir("t3d-update-");
+const HOST = [process.execPath, join(REPO, "test/fixtures/fake-host.ts"), root];
+const USERS = ["alice", "bob"];
+const ports: Record<string, number> = {};
+const host = (...args: string[]) => runToEnd([...HOST, ...args]);
+const stateDb = (user: string) => join(root, "state", user, "userdata", "state.sqlite");
+const version = (user: string) => fetchServerVersion(`http://127.0.0.1:${ports[user]}`, 1000);
+const installs = () =>
+  existsSync(join(root, "install.log")) ? readFileSync(join(root, "install.log"), "utf8").trim().split("\n") : [];
+
+/** Everything a rollback must bring back: schema version, tables, every row. */
+function contents(user: string) {
+  const db = new Database(stateDb(user), { readonly: true, strict: true });
+  try {
+    return {
+      userVersion: (db.query("PRAGMA user_version").get() as { user_version: number }).user_version,
+      tables: (
+        db.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").values() as string[][]
+      ).flat(),
+      rows: db.query("SELECT id, body FROM events ORDER BY id").values(),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+async function freePort(): Promise<number> {
+  const probe = Bun.serve({ port: 0, fetch: () => new Response() });
+  const port = probe.port as number;
+  await probe.stop(true);
+  return port;
+}
+
+const autoupdate = (...args: string[]) =>
+  runToEnd([
+    process.execPath,
+    join(REPO, "src/main.ts"),
+    "autoupdate",
+    "--dispatch-file",
+    join(root, "dispatch.json"),
+    "--mint-command",
+    fakeMintCommand(join(root, "state")),
+    "--state-db",
+    join(root, "state", "{os_user}", "userdata", "state.sqlite"),
+    "--backup-dir",
+    join(root, "backups"),
+    "--autoupdate-state",
+    join(root, "autoupdate.json"),
+    "--t3-install-command",
+    [...HOST, "install", "{version}"].join(" "),
+    "--t3-switch-command",
+    [...HOST, "switch", "{os_user}", "{version}"].join(" "),
+    "--t3-stop-command",
+    [...HOST, "stop", "{os_user}"].join(" "),
+    "--t3-start-command",
+    [...HOST, "start", "{os_user}"].join(" "),
+    "--t3-latest-command",
+    "echo 0.0.25",
+    "--canary",
+    "alice",
+    "--ready-timeout",
+    "15s",
+    ...args,
+  ]);
+
+beforeAll(async () => {
+  mkdirSync(join(root, "instances"), { recursive: true });
+  writeFileSync(
+    join(root, "registry.json"),
+    JSON.stringify({
+      "0.0.24": { contract: "0.0.24" },
+      "0.0.25": { contract: "0.0.25" },
+      "0.0.26-nightly": { contract: "0.0.25", faults: { pairing: "reject" } },
+      "0.0.27-nightly": { contract: "0.0.33", faults: { pairing: "reject" }, migrate: true },
+    }),
+  );
+  await host("install", "0.0.24");
+  const table: Record<string, { os_user: string; port: number }> = {};
+  for (const user of USERS) {
+    ports[user] = await freePort();
+    table[user] = { os_user: user, port: ports[user] ?? 0 };
+    writeFileSync(join(root, "instances", `${user}.port`), String(ports[user]));
+    mkdirSync(join(root, "state", user, "userdata"), { recursive: true });
+    const writer = Bun.spawn([process.execPath, join(REPO, "test/fixtures/sqlite-writer.ts"), stateDb(user), "100"], {
+      stdout: "pipe",
+    });
+    await writer.stdout.getReader().read();
+    writer.kill();
+    await writer.exited;
+    await host("switch", user, "0.0.24");
+    await host("start", user);
+  }
+  writeFileSync(join(root, "dispatch.json"), JSON.stringify(table));
+  for (const user of USERS) {
+    let seen: string | undefined;
+    for (let i = 0; i < 150 && seen !== "0.0.24"; i++) {
+      seen = await version(user);
+      if (seen !== "0.0.24") await Bun.sleep(100);
+    }
+    expect(seen).toBe("0.0.24");
+  }
+}, 60_000);
+
+afterAll(async () => {
+  for (const user of USERS) await host("stop", user);
+  rmSync(root, { recursive: true, force: true });
+});
+
+const healthOf = (user: string) =>
+  checkInstance(
+    { user, osUser: user, port: ports[user] ?? 0 },
+    {
+      mint: (osUser) =>
+        mintCredential(osUser, {
+          command: fakeMintCommand(join(root, "state")).split(" "),
+          timeoutMs: 10_000,
+          run: runCommand,
+        }),
+      probeWebSocket,
+      upstreamHost: "127.0.0.1",
+      timeoutMs: 2000,
+    },
+  );
+
+describe("autoupdate", () => {
+  test("--dry-run shows the plan and changes nothing", async () => {
+    const result = await autoupdate("--dry-run");
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("alice (port");
+    expect(result.stdout).toContain("0.0.24 → 0.0.25");
+    expect(result.stdout).toContain("dry run: nothing was changed");
+    expect(installs()).toEqual(["0.0.24"]);
+    expect(await version("alice")).toBe("0.0.24");
+  });
+
+  test("0.0.24 → 0.0.25 (the latest): succeeds, and pairing switches endpoint", async () => {
+    expect((await healthOf("alice")).endpoint).toBe("/api/auth/bootstrap");
+    const result = await autoupdate();
+    console.log(result.stdout);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain("updated: alice, bob → 0.0.25");
+    for (const user of USERS) expect(await version(user)).toBe("0.0.25");
+    const health = await healthOf("bob");
+    expect(health.ok).toBe(true);
+    expect(health.endpoint).toBe("/api/auth/browser-session");
+    expect(existsSync(join(root, "backups", "pre-update-0.0.25", "alice"))).toBe(true);
+    expect((await autoupdate()).stdout).toContain("nothing to do: every instance runs 0.0.25");
+  }, 60_000);
+
+  test("a build whose pairing is broken but whose / answers 200 is rolled back; state restored; remembered", async () => {
+    const before = { alice: contents("alice"), bob: contents("bob") };
+    const result = await autoupdate("--version", "0.0.26-nightly");
+    console.log(result.stdout);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("health check failed at exchange");
+    expect(result.stdout).toContain("rolled back: alice runs 0.0.25 with its pre-update database");
+    // The canary failed: bob was never switched.
+    expect(result.stdout).not.toContain("rolled back: bob");
+    for (const user of USERS) expect(await version(user)).toBe("0.0.25");
+    expect((await healthOf("alice")).ok).toBe(true);
+    expect({ alice: contents("alice"), bob: contents("bob") }).toEqual(before);
+    const state = JSON.parse(readFileSync(join(root, "autoupdate.json"), "utf8"));
+    expect(Object.keys(state.bad)).toEqual(["0.0.26-nightly"]);
+
+    const installsBefore = installs().length;
+    const again = await autoupdate("--version", "0.0.26-nightly");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("skip: 0.0.26-nightly is known bad");
+    expect(installs()).toHaveLength(installsBefore);
+  }, 60_000);
+
+  test("a build that migrates the schema and then fails: back to the pre-update database, row for row", async () => {
+    const before = contents("alice");
+    expect(before.userVersion).toBe(0);
+    const result = await autoupdate("--version", "0.0.27-nightly");
+    console.log(result.stdout);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("rolled back: alice runs 0.0.25 with its pre-update database");
+    const after = contents("alice");
+    expect(after).toEqual(before);
+    expect(after.tables).not.toContain("migrated_by");
+    expect(await version("alice")).toBe("0.0.25");
+    // The migrated database was kept aside, not lost.
+    const dir = join(root, "state", "alice", "userdata");
+    const aside = readdirSync(dir).find((name) => /^state\.sqlite\.replaced-\d+T\d+Z$/.test(name)) ?? "";
+    const migrated = new Database(join(dir, aside), { readonly: true, strict: true });
+    expect(migrated.query("PRAGMA user_version").get()).toEqual({ user_version: 99 });
+    migrated.close();
+  }, 60_000);
+
+  test("an unknown version fails before anything switches", async () => {
+    const result = await autoupdate("--version", "9.9.9");
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("FAILED before any switch: install");
+    for (const user of USERS) expect(await version(user)).toBe("0.0.25");
+  }, 30_000);
+});
