@@ -198,7 +198,12 @@ describe("autoupdate", () => {
     expect(await version("alice")).toBe("0.0.25");
     // The migrated database was kept aside, not lost.
     const dir = join(root, "state", "alice", "userdata");
-    const aside = readdirSync(dir).find((name) => /^state\.sqlite\.replaced-\d+T\d+Z$/.test(name)) ?? "";
+    // The newest file set aside: the one this rollback replaced (an earlier test's is older).
+    const aside =
+      readdirSync(dir)
+        .filter((name) => /^state\.sqlite\.replaced-\d+T\d+Z$/.test(name))
+        .sort()
+        .at(-1) ?? "";
     const migrated = new Database(join(dir, aside), { readonly: true, strict: true });
     expect(migrated.query("PRAGMA user_version").get()).toEqual({ user_version: 99 });
     migrated.close();
