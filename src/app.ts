@@ -1,28 +1,31 @@
 // Composes the request flow on Elysia's lifecycle:
-//   resolve (identity → route) → beforeHandle (session decision, may pair) → handler (proxy).
+//   derive (request id) → resolve (trust → identity → route)
+//   → beforeHandle (session decision; may pair or refuse) → handler (proxy)
+//   → afterResponse (access log, metrics).
 // Control-plane routes registered before the hooks do not pass through them.
 import { Elysia } from "elysia";
 import type { Settings } from "./config/settings";
 import type { Instance } from "./config/table";
+import { parseCookies } from "./cookies";
 import { DispatchError, errorResponse } from "./errors";
 import { identityFrom } from "./identity";
 import type { Logger } from "./log";
-import { type PairingDeps, pair } from "./pairing";
+import type { Metrics } from "./metrics";
+import { OWNER_COOKIE, type OwnerBinding } from "./owner";
+import { Pairing, pairedResponse, redirectTarget } from "./pairing";
 import { isWebSocketUpgrade, takeWebSocketHandshake, upstreamRequestHeaders } from "./proxy/headers";
 import { forwardHttp } from "./proxy/http";
-import { type CookieNames, isDocumentNavigation } from "./session";
+import type { CookieNames } from "./session";
+import { isDocumentNavigation } from "./session";
+import type { SessionCache } from "./session-cache";
 import { checkSession, exchangeCredential } from "./t3/client";
+import type { PeerCheck } from "./trust";
 
 /** The runtime-specific WebSocket upgrade; undefined means the socket is bridged. */
 export type WebSocketBridge = (
   server: unknown,
   request: Request,
-  target: {
-    url: string;
-    headers: Headers;
-    protocols: string[];
-    connectTimeoutMs: number;
-  },
+  target: { url: string; headers: Headers; protocols: string[]; connectTimeoutMs: number },
   log: Logger,
 ) => Promise<DispatchError | undefined>;
 
@@ -30,111 +33,178 @@ export interface AppDeps {
   settings: Settings;
   routing: { lookup(user: string): Instance | undefined };
   cookieNames: CookieNames;
+  sessions: SessionCache;
+  owners: OwnerBinding;
+  trusted: PeerCheck;
   mint(osUser: string): Promise<string | DispatchError>;
   bridge: WebSocketBridge;
   /** The peer address of a request, when the runtime knows it. */
   peerAddress(server: unknown, request: Request): string | undefined;
+  metrics: Metrics;
   log: Logger;
 }
 
 /** Where a request goes, or why it goes nowhere (answered in beforeHandle). */
 type Route = { instance: Instance; error?: undefined } | { instance?: undefined; error: DispatchError };
 
+/** What the access log and metrics say about one request; filled in as it goes. */
+interface Meta {
+  id: string;
+  started: number;
+  peer: string | undefined;
+  html: boolean;
+  user?: string;
+  outcome: string;
+}
+
+/** Headers never forwarded to an instance: the front proxy's identity assertions. */
+const DROP_PREFIXES = ["x-authentik-"];
+
 export function createApp(deps: AppDeps) {
-  const { settings, log, cookieNames } = deps;
+  const { settings, log, cookieNames, sessions, owners, metrics } = deps;
   const upstreamBase = (port: number): string => `http://${settings.upstreamHost}:${port}`;
-  const pairing: PairingDeps = {
+  const pairing = new Pairing({
     mint: deps.mint,
-    exchange: (instance, credential) =>
-      exchangeCredential(upstreamBase(instance.port), instance.port, credential, settings.exchangeTimeoutMs),
+    exchange: (instance, credential, order) =>
+      exchangeCredential(upstreamBase(instance.port), instance.port, credential, settings.exchangeTimeoutMs, order),
     cookieNames,
+    owners,
+    secureCookies: settings.secureCookies,
+    attempts: settings.pairAttempts,
+    windowMs: settings.pairWindowMs,
     log,
+    observe(result, ms) {
+      metrics.pairings.inc(result);
+      if (result === "ok") metrics.pairingSeconds.observe(ms / 1000);
+    },
+  });
+
+  const fail = (meta: Meta, error: DispatchError): Response => {
+    meta.outcome = error.kind;
+    if (error.kind === "upstream_down" || error.kind === "exchange_unreachable") metrics.upstreamErrors.inc(error.kind);
+    return errorResponse(error, log, { requestId: meta.id, html: meta.html }, { user: meta.user });
   };
-  const pairOrFail = async (instance: Instance): Promise<Response> => {
-    const result = await pair(instance, pairing);
-    return result instanceof DispatchError ? errorResponse(result, log, { user: instance.user }) : result;
+
+  const pairAndRedirect = async (meta: Meta, instance: Instance, url: URL): Promise<Response> => {
+    const paired = await pairing.pair(instance);
+    if (paired instanceof DispatchError) return fail(meta, paired);
+    meta.outcome = "paired";
+    return pairedResponse(paired, redirectTarget(url), meta.id);
   };
 
   return (
     new Elysia()
-      .get(
-        "/healthz",
-        () =>
-          new Response("ok\n", {
-            headers: { "content-type": "text/plain; charset=utf-8" },
-          }),
-      )
-      // Identity → route. A failure is carried as a value and answered in beforeHandle.
-      .resolve(({ request }): { route: Route } => {
-        const user = identityFrom(request.headers.get(settings.identityHeader));
+      .get("/healthz", () => new Response("ok\n", { headers: { "content-type": "text/plain; charset=utf-8" } }))
+      .derive(({ request, server }): { meta: Meta } => ({
+        meta: {
+          id: request.headers.get("x-request-id") ?? "",
+          started: performance.now(),
+          peer: deps.peerAddress(server, request),
+          html: isDocumentNavigation(request),
+          outcome: "proxied",
+        },
+      }))
+      // Trust → identity → route. A failure is carried as a value and answered in beforeHandle.
+      .resolve(({ request, meta }): { route: Route } => {
+        meta.id = /^[A-Za-z0-9._:-]{1,128}$/.test(meta.id) ? meta.id : crypto.randomUUID();
+        const header = request.headers.get(settings.identityHeader);
+        if (header !== null && !deps.trusted(meta.peer)) {
+          return { route: { error: new DispatchError("untrusted_peer", `identity header from ${meta.peer}`) } };
+        }
+        const user = identityFrom(header);
         if (user instanceof DispatchError) return { route: { error: user } };
+        meta.user = user;
         const instance = deps.routing.lookup(user);
-        return {
-          route: instance
-            ? { instance }
-            : {
-                error: new DispatchError("not_provisioned", `no dispatch entry for user ${user}`),
-              },
-        };
+        if (instance) return { route: { instance } };
+        return { route: { error: new DispatchError("not_provisioned", `no dispatch entry for user ${user}`) } };
       })
-      // The session decision: pair when there is no cookie for this instance, and
-      // re-pair on a document navigation whose cookie the instance calls dead.
-      .onBeforeHandle(async ({ request, route: { instance: route, error }, cookie }) => {
-        if (!route) return error && errorResponse(error, log, { path: new URL(request.url).pathname });
-        const present = cookieNames.find(route.port, Object.keys(cookie));
-        if (present === undefined) return pairOrFail(route);
-        if (!isDocumentNavigation(request)) return;
-        const verdict = await checkSession(
-          upstreamBase(route.port),
-          request.headers.get("cookie") ?? "",
-          settings.sessionTimeoutMs,
-        );
+      // The session decision. A session cookie counts only if its owner binding
+      // names this user (another person's cookie is dropped). Without one, a
+      // navigation pairs and anything else gets a 401; a navigation or a
+      // WebSocket with one is checked (briefly cached) and a dead one re-pairs
+      // (navigation) or is refused (WebSocket). XHR and assets are never 302'd.
+      .onBeforeHandle(async ({ request, route: { instance, error }, meta }) => {
+        if (!instance) return error && fail(meta, error);
+        const url = new URL(request.url);
+        const cookies = parseCookies(request.headers.get("cookie"));
+        const name = cookieNames.find(instance.port, cookies.keys());
+        const value = name === undefined ? undefined : cookies.get(name);
+        const bound = value !== undefined && owners.verify(instance.user, value, cookies.get(OWNER_COOKIE));
+        if (value !== undefined && !bound) {
+          log.log("info", "session_cookie_not_bound", { request_id: meta.id, user: instance.user });
+        }
+        if (!bound || value === undefined) {
+          return meta.html
+            ? pairAndRedirect(meta, instance, url)
+            : fail(meta, new DispatchError("no_session", `${request.method} ${url.pathname} without a session`));
+        }
+        const upgrade = isWebSocketUpgrade(request);
+        if (!meta.html && !upgrade) return;
+        // t3's SPA navigates to /pair when its session is dead: never trust the cache for it.
+        if (url.pathname !== "/pair" && sessions.isValid(instance.port, value)) {
+          metrics.sessionChecks.inc("cached");
+          return;
+        }
+        const verdict = await checkSession(upstreamBase(instance.port), `${name}=${value}`, settings.sessionTimeoutMs);
+        metrics.sessionChecks.inc(verdict.state);
         if (verdict.state === "unknown") {
           log.log("warn", "session_check_failed_open", {
-            user: route.user,
+            request_id: meta.id,
+            user: instance.user,
             reason: verdict.reason,
           });
           return;
         }
-        cookieNames.learn(route.port, verdict.cookieName);
-        if (verdict.state === "invalid") {
-          log.log("info", "session_dead_repair", {
-            user: route.user,
-            port: route.port,
-          });
-          return pairOrFail(route);
+        cookieNames.learn(instance.port, verdict.cookieName);
+        if (verdict.state === "valid") {
+          sessions.remember(instance.port, value);
+          return;
         }
+        sessions.forget(instance.port, value);
+        if (upgrade) return fail(meta, new DispatchError("no_session", "WebSocket with a dead session"));
+        log.log("info", "session_dead_repair", { request_id: meta.id, user: instance.user, port: instance.port });
+        return pairAndRedirect(meta, instance, url);
       })
       // Steady state: proxy HTTP or bridge a WebSocket to the user's instance.
       .all(
         "*",
-        async ({ request, route: { instance: route }, server }) => {
-          if (!route) return; // answered in beforeHandle
+        async ({ request, route: { instance }, server, meta }) => {
+          if (!instance) return; // answered in beforeHandle
           const url = new URL(request.url);
           const headers = upstreamRequestHeaders(request, {
-            clientAddress: deps.peerAddress(server, request),
-            drop: [settings.identityHeader],
+            clientAddress: meta.peer,
+            dropPrefixes: DROP_PREFIXES,
+            requestId: meta.id,
           });
           const path = url.pathname + url.search;
           if (isWebSocketUpgrade(request)) {
+            meta.outcome = "websocket";
             const protocols = takeWebSocketHandshake(request, headers);
-            const failed = await deps.bridge(
-              server,
-              request,
-              {
-                url: `ws://${settings.upstreamHost}:${route.port}${path}`,
-                headers,
-                protocols,
-                connectTimeoutMs: settings.exchangeTimeoutMs,
-              },
-              log,
-            );
-            return failed && errorResponse(failed, log, { user: route.user });
+            const target = {
+              url: `ws://${settings.upstreamHost}:${instance.port}${path}`,
+              headers,
+              protocols,
+              connectTimeoutMs: settings.exchangeTimeoutMs,
+            };
+            const failed = await deps.bridge(server, request, target, log);
+            return failed && fail(meta, failed);
           }
-          const response = await forwardHttp(request, upstreamBase(route.port) + path, headers);
-          return response instanceof DispatchError ? errorResponse(response, log, { user: route.user }) : response;
+          const response = await forwardHttp(request, upstreamBase(instance.port) + path, headers, meta.id);
+          return response instanceof DispatchError ? fail(meta, response) : response;
         },
         { parse: "none" },
       )
+      .onAfterResponse(({ meta, set, responseValue }) => {
+        if (!meta) return;
+        metrics.requests.inc(meta.outcome);
+        if (!settings.accessLog) return;
+        log.log("info", "request", {
+          request_id: meta.id,
+          user: meta.user,
+          outcome: meta.outcome,
+          status: responseValue instanceof Response ? responseValue.status : set.status,
+          ms: Math.round((performance.now() - meta.started) * 10) / 10,
+        });
+      })
   );
 }

@@ -10,7 +10,10 @@ export type ErrorKind =
   | "mint_unparseable" // mint command succeeded but printed no credential
   | "exchange_unreachable" // the instance did not answer the pairing exchange
   | "exchange_rejected" // the instance answered the exchange with non-200
-  | "upstream_down"; // the instance did not answer a proxied request
+  | "upstream_down" // the instance did not answer a proxied request
+  | "untrusted_peer" // the identity header came from a peer that is not the front proxy
+  | "no_session" // an API or WebSocket request without a session: reloading the page pairs
+  | "pairing_loop"; // pairing failed or was undone too often: stop instead of redirecting forever
 
 const STATUS: Record<ErrorKind, number> = {
   no_identity: 403,
@@ -21,6 +24,9 @@ const STATUS: Record<ErrorKind, number> = {
   exchange_unreachable: 502,
   exchange_rejected: 502,
   upstream_down: 502,
+  untrusted_peer: 403,
+  no_session: 401,
+  pairing_loop: 429,
 };
 
 const MESSAGE: Record<ErrorKind, string> = {
@@ -32,6 +38,9 @@ const MESSAGE: Record<ErrorKind, string> = {
   exchange_unreachable: "pairing exchange failed: the t3 instance did not answer",
   exchange_rejected: "pairing exchange rejected by the t3 instance",
   upstream_down: "the t3 instance is not reachable",
+  untrusted_peer: "the identity header is only accepted from the front proxy",
+  no_session: "no t3 session for this request: reload the page to pair again",
+  pairing_loop: "pairing with your t3 instance keeps failing; stopped retrying for now",
 };
 
 export class DispatchError extends Error {
@@ -49,18 +58,52 @@ export class DispatchError extends Error {
   }
 }
 
-/** Logs the error once and renders it as a plain-text response. */
-export function errorResponse(error: DispatchError, log: Logger, fields: Record<string, unknown> = {}): Response {
+const TITLE: Partial<Record<ErrorKind, string>> = {
+  not_provisioned: "No workspace for you here yet",
+  upstream_down: "Your workspace is not answering",
+  exchange_unreachable: "Your workspace is not answering",
+  pairing_loop: "Signing you in keeps failing",
+};
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(error: DispatchError, requestId: string): string {
+  const title = TITLE[error.kind] ?? "Something went wrong";
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>body{font:16px system-ui,sans-serif;margin:4rem auto;max-width:36rem;color:#222}code{background:#eee;padding:0 .3em}</style></head>
+<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(MESSAGE[error.kind])}.</p>
+<p>Try reloading in a moment. If it keeps happening, send your administrator this request id: <code id="request-id">${escapeHtml(requestId)}</code></p>
+</body></html>`;
+}
+
+export interface Presentation {
+  requestId: string;
+  /** A browser navigation gets a page; everything else gets JSON. */
+  html: boolean;
+}
+
+/** Logs the error once and renders it: an HTML page for navigations, JSON otherwise. */
+export function errorResponse(
+  error: DispatchError,
+  log: Logger,
+  presentation: Presentation,
+  fields: Record<string, unknown> = {},
+): Response {
   log.log(error.status >= 500 ? "error" : "warn", error.kind, {
+    request_id: presentation.requestId,
     status: error.status,
     detail: error.detail,
     ...fields,
   });
-  return new Response(`${MESSAGE[error.kind]}\n`, {
-    status: error.status,
-    headers: {
-      "content-type": "text/plain; charset=utf-8",
-      "cache-control": "no-store",
-    },
-  });
+  const headers = { "cache-control": "no-store", "x-request-id": presentation.requestId };
+  if (presentation.html) {
+    return new Response(page(error, presentation.requestId), {
+      status: error.status,
+      headers: { ...headers, "content-type": "text/html; charset=utf-8" },
+    });
+  }
+  return Response.json(
+    { error: error.kind, message: MESSAGE[error.kind], request_id: presentation.requestId },
+    { status: error.status, headers },
+  );
 }

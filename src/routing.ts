@@ -1,4 +1,4 @@
-// user → instance. The table is swapped whole (one reference assignment), so a
+// user → instance. Reloaded by a poll, a file watch and SIGHUP; the table is swapped whole (one reference assignment), so a
 // request sees either the old table or the new one, never a mix. A reload that
 // fails keeps the last good table and says why.
 import { readFile } from "node:fs/promises";
@@ -26,6 +26,7 @@ export class Routing {
     private readonly path: string,
     initial: DispatchTable,
     private readonly log: Logger,
+    private readonly onReload: (ok: boolean) => void = () => {},
   ) {
     this.table = initial;
   }
@@ -41,6 +42,7 @@ export class Routing {
   /** Re-reads the file; on any problem the current table stays. Returns whether it swapped. */
   async reload(): Promise<boolean> {
     const result = await readTableFile(this.path);
+    this.onReload(result.ok);
     if (!result.ok) {
       this.log.log("error", "table_reload_failed", {
         path: this.path,

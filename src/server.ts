@@ -1,17 +1,25 @@
 // `t3-dispatch serve`: load the table (refusing to start on any error), wire
-// the real mint command, WebSocket bridge and reload loop, and listen.
+// the real mint command, WebSocket bridge, reloads (poll, file watch, SIGHUP),
+// the metrics listener, and a graceful stop.
 import { createApp } from "./app";
 import type { Settings } from "./config/settings";
 import type { Logger } from "./log";
+import { Metrics } from "./metrics";
 import { mintCredential } from "./mint";
+import { loadSecret, OwnerBinding } from "./owner";
 import { Routing, readTableFile } from "./routing";
-import { type Listening, peerAddress, serveApp } from "./runtime/serve";
+import { type Listening, peerAddress, serveApp, serveMetrics } from "./runtime/serve";
 import { runCommand } from "./runtime/spawn";
-import { bridgeWebSocket } from "./runtime/websocket-bridge";
+import { watchFile } from "./runtime/watch";
+import { bridgeWebSocket, type OpenSockets } from "./runtime/websocket-bridge";
 import { CookieNames } from "./session";
+import { SessionCache } from "./session-cache";
+import { trustedPeers } from "./trust";
 
 export interface Running extends Listening {
   routing: Routing;
+  metrics: Metrics;
+  metricsUrl: string | undefined;
 }
 
 export class StartupError extends Error {
@@ -23,36 +31,68 @@ export class StartupError extends Error {
 
 export async function startServer(settings: Settings, log: Logger): Promise<Running> {
   const loaded = await readTableFile(settings.dispatchFile);
-  if (!loaded.ok) throw new StartupError(loaded.errors.map((e) => `${settings.dispatchFile}: ${e}`));
-  const routing = new Routing(settings.dispatchFile, loaded.table, log);
+  const trusted = trustedPeers(settings.trustedProxies);
+  const errors = [
+    ...(loaded.ok ? [] : loaded.errors.map((e) => `${settings.dispatchFile}: ${e}`)),
+    ...(Array.isArray(trusted) ? trusted : []),
+  ];
+  if (!loaded.ok || Array.isArray(trusted)) throw new StartupError(errors);
+
+  const metrics = new Metrics();
+  const routing = new Routing(settings.dispatchFile, loaded.table, log, (ok) =>
+    metrics.reloads.inc(ok ? "ok" : "failed"),
+  );
+  const openSockets: OpenSockets = new Set();
   const app = createApp({
     settings,
     routing,
     cookieNames: new CookieNames(),
+    sessions: new SessionCache(settings.sessionCacheTtlMs),
+    owners: new OwnerBinding(loadSecret(settings.secretFile, log)),
+    trusted,
     mint: (osUser) =>
-      mintCredential(osUser, {
-        command: settings.mintCommand,
-        timeoutMs: settings.mintTimeoutMs,
-        run: runCommand,
-      }),
+      mintCredential(osUser, { command: settings.mintCommand, timeoutMs: settings.mintTimeoutMs, run: runCommand }),
     bridge: (server, request, target, bridgeLog) =>
-      bridgeWebSocket(server as Parameters<typeof bridgeWebSocket>[0], request, target, bridgeLog),
+      bridgeWebSocket(server as Parameters<typeof bridgeWebSocket>[0], request, target, bridgeLog, openSockets),
     peerAddress,
+    metrics,
     log,
   });
   const listening = serveApp(app, settings.listen);
+  const metricsServer = settings.metricsListen
+    ? serveMetrics(settings.metricsListen, () => {
+        metrics.openWebSockets.set(openSockets.size);
+        return metrics.render();
+      })
+    : undefined;
   routing.startPolling(settings.reloadIntervalMs);
+  const watcher = watchFile(settings.dispatchFile, () => void routing.reload());
   log.log("info", "listening", {
     url: listening.url,
+    metrics: metricsServer?.url,
     users: routing.size,
     table: settings.dispatchFile,
   });
+
   return {
     ...listening,
     routing,
+    metrics,
+    metricsUrl: metricsServer?.url,
+    // Stop accepting, let in-flight requests finish, close WebSockets with 1001
+    // ("going away"), and give up waiting at the deadline.
     stop: async () => {
       routing.stop();
-      await listening.stop();
+      watcher.close();
+      const drained = listening.drain();
+      for (const socket of openSockets) socket.close(1001, "t3-dispatch is restarting");
+      const deadline = new Promise<"late">((resolve) => setTimeout(() => resolve("late"), settings.shutdownTimeoutMs));
+      if ((await Promise.race([drained.then(() => "drained" as const), deadline])) === "late") {
+        log.log("warn", "shutdown_deadline", { timeout_ms: settings.shutdownTimeoutMs });
+        await listening.stop();
+      }
+      await metricsServer?.stop();
+      log.log("info", "stopped", {});
     },
   };
 }

@@ -8,7 +8,10 @@ import { resolveSettings } from "../src/config/settings";
 import type { Instance } from "../src/config/table";
 import { DispatchError } from "../src/errors";
 import { memoryLogger } from "../src/log";
+import { Metrics } from "../src/metrics";
+import { OwnerBinding } from "../src/owner";
 import { CookieNames } from "../src/session";
+import { SessionCache } from "../src/session-cache";
 import { handlersFor, type MockInstance, mockInstance } from "./fixtures/msw-t3";
 
 const instances = {
@@ -20,16 +23,20 @@ const table = new Map<string, Instance>(
   Object.entries(instances).map(([user, i]) => [user, { user, osUser: `os${user}`, port: i.port }]),
 );
 const server = setupServer(...Object.values(instances).flatMap(handlersFor));
-const resolved = resolveSettings({ flags: { sessionTimeout: "300ms" } });
+const resolved = resolveSettings({ flags: { sessionTimeout: "300ms", sessionCacheTtl: "0", pairAttempts: "1000" } });
 if (!resolved.ok) throw new Error("settings");
 
 let mintBehaviour: "ok" | "fail" = "ok";
 const minted: string[] = [];
 const log = memoryLogger();
+const metrics = new Metrics();
 const app = createApp({
   settings: resolved.settings,
   routing: { lookup: (user) => table.get(user) },
   cookieNames: new CookieNames(),
+  sessions: new SessionCache(0),
+  owners: new OwnerBinding(Buffer.alloc(32, 7)),
+  trusted: () => true,
   async mint(osUser) {
     minted.push(osUser);
     if (mintBehaviour === "fail") return new DispatchError("mint_failed", "exit 1");
@@ -40,11 +47,14 @@ const app = createApp({
   },
   bridge: async () => new DispatchError("upstream_down", "no WebSocket in handler tests"),
   peerAddress: () => undefined,
+  metrics,
   log,
 });
 
 const request = (path: string, headers: Record<string, string> = {}, init: RequestInit = {}) =>
   app.handle(new Request(`http://localhost${path}`, { ...init, headers }));
+const navigate = (path: string, headers: Record<string, string> = {}) =>
+  request(path, { "sec-fetch-dest": "document", ...headers });
 
 beforeAll(() => server.listen({ onUnhandledRequest: "error" }));
 afterEach(() => {
@@ -56,11 +66,14 @@ afterEach(() => {
 });
 afterAll(() => server.close());
 
+/** Pairs `user` and returns the Cookie header the browser would now send. */
 async function pairAs(user: string): Promise<string> {
-  const response = await request("/", { "x-authentik-username": `${user}@example.com` });
+  const response = await navigate("/", { "x-authentik-username": `${user}@example.com` });
   expect(response.status).toBe(302);
-  const cookie = response.headers.getSetCookie()[0] ?? "";
-  return cookie.split(";")[0] ?? "";
+  return response.headers
+    .getSetCookie()
+    .map((line) => line.split(";")[0])
+    .join("; ");
 }
 
 describe("identity", () => {
@@ -70,22 +83,28 @@ describe("identity", () => {
     expect(await response.text()).toBe("ok\n");
   });
 
-  test("no header: 403 with a clear message, one log line", async () => {
+  test("no header: 403 JSON with a clear message and a request id, one log line", async () => {
     const response = await request("/");
     expect(response.status).toBe(403);
-    expect(await response.text()).toContain("X-authentik-username header is missing");
+    const body = (await response.json()) as { error: string; message: string; request_id: string };
+    expect(body.error).toBe("no_identity");
+    expect(body.message).toContain("X-authentik-username header is missing");
+    expect(body.request_id).toBe(response.headers.get("x-request-id") ?? "?");
     expect(log.lines.map((l) => l.event)).toEqual(["no_identity"]);
   });
 
-  test("unknown user: 403 'no t3 instance provisioned'", async () => {
-    const response = await request("/", { "x-authentik-username": "mallory@example.com" });
+  test("unknown user on a navigation: a friendly 403 page with the request id", async () => {
+    const response = await navigate("/", { "x-authentik-username": "mallory@example.com", "x-request-id": "req-42" });
     expect(response.status).toBe(403);
-    expect(await response.text()).toBe("no t3 instance provisioned for this user\n");
+    expect(response.headers.get("content-type")).toContain("text/html");
+    const page = await response.text();
+    expect(page).toContain("No workspace for you here yet");
+    expect(page).toContain("req-42");
     expect(minted).toEqual([]);
   });
 
   test("an invalid name is refused before any lookup or mint", async () => {
-    const response = await request("/", { "x-authentik-username": "-rf;id@example.com" });
+    const response = await navigate("/", { "x-authentik-username": "-rf;id@example.com" });
     expect(response.status).toBe(403);
     expect(minted).toEqual([]);
   });
@@ -96,28 +115,52 @@ describe("pairing without a cookie", () => {
     ["old", "0.0.24", ["POST /api/auth/browser-session", "POST /api/auth/bootstrap"]],
     ["mid", "0.0.25", ["POST /api/auth/browser-session"]],
     ["new", "0.0.33", ["POST /api/auth/browser-session"]],
-  ])("%s (%s): mint, exchange, relay Set-Cookie, 302 to /", async (user, _v, calls) => {
-    const response = await request("/some/page", { "x-authentik-username": user });
-    expect(response.status).toBe(302);
-    expect(response.headers.get("location")).toBe("/");
-    const cookies = response.headers.getSetCookie();
-    expect(cookies).toHaveLength(1);
-    expect(cookies[0]).toStartWith(`${instances[user as keyof typeof instances].cookieName}=tok-`);
-    expect(cookies[0]).toContain("HttpOnly");
-    expect(minted).toEqual([`os${user}`]);
-    expect(instances[user as keyof typeof instances].calls).toEqual(calls);
+  ])(
+    "%s (%s): mint, exchange, relay Set-Cookie plus the owner cookie, 302 to the deep link",
+    async (user, _v, calls) => {
+      const response = await navigate("/some/page?x=1", { "x-authentik-username": user });
+      expect(response.status).toBe(302);
+      expect(response.headers.get("location")).toBe("/some/page?x=1");
+      const cookies = response.headers.getSetCookie();
+      expect(cookies).toHaveLength(2);
+      expect(cookies[0]).toStartWith(`${instances[user as keyof typeof instances].cookieName}=tok-`);
+      expect(cookies[0]).toContain("HttpOnly");
+      expect(cookies[1]).toStartWith(`t3d_owner=${user}.`);
+      expect(minted).toEqual([`os${user}`]);
+      expect(instances[user as keyof typeof instances].calls).toEqual(calls);
+    },
+  );
+
+  test("the working pairing endpoint is remembered: a 0.0.24 instance gets no second 404 probe", async () => {
+    await pairAs("old");
+    instances.old.calls.length = 0;
+    await navigate("/", { "x-authentik-username": "old" });
+    expect(instances.old.calls).toEqual(["POST /api/auth/bootstrap"]);
   });
 
-  test("any request without a cookie pairs, whatever its kind (the original's rule)", async () => {
-    const response = await request("/api/x", { "x-authentik-username": "mid", accept: "application/json" });
-    expect(response.status).toBe(302);
+  test.each([
+    ["an XHR", { "sec-fetch-dest": "empty" }],
+    ["a fetch without Sec-Fetch-Dest", { accept: "application/json" }],
+    ["a WebSocket upgrade", { upgrade: "websocket", connection: "Upgrade", "sec-fetch-dest": "websocket" }],
+  ])("%s without a session: 401 JSON, never a 302, nothing minted", async (_name, headers) => {
+    const response = await request("/api/x", { "x-authentik-username": "mid", ...headers });
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { error: string }).error).toBe("no_session");
+    expect(minted).toEqual([]);
+  });
+
+  test("deep links cannot leave the origin", async () => {
+    for (const path of ["//evil.example/x", "/\\evil.example", "/pair"]) {
+      const response = await navigate(path, { "x-authentik-username": "mid" });
+      expect(response.headers.get("location")).toBe("/");
+    }
   });
 
   test("mint failure: 500 'pairing mint failed', one error log line", async () => {
     mintBehaviour = "fail";
-    const response = await request("/", { "x-authentik-username": "mid" });
+    const response = await request("/", { "x-authentik-username": "mid", accept: "text/html" });
     expect(response.status).toBe(500);
-    expect(await response.text()).toBe("pairing mint failed\n");
+    expect(await response.text()).toContain("pairing mint failed");
     expect(log.lines.filter((l) => l.level === "error").map((l) => l.event)).toEqual(["mint_failed"]);
   });
 
@@ -125,14 +168,14 @@ describe("pairing without a cookie", () => {
     server.use(
       http.post("http://127.0.0.1:5025/api/auth/browser-session", () => HttpResponse.json({}, { status: 401 })),
     );
-    const response = await request("/", { "x-authentik-username": "mid" });
+    const response = await navigate("/", { "x-authentik-username": "mid" });
     expect(response.status).toBe(502);
-    expect(await response.text()).toBe("pairing exchange rejected by the t3 instance\n");
+    expect(await response.text()).toContain("pairing exchange rejected by the t3 instance");
   });
 
   test("exchange unreachable: 502", async () => {
     server.use(http.post("http://127.0.0.1:5025/api/auth/browser-session", () => HttpResponse.error()));
-    const response = await request("/", { "x-authentik-username": "mid" });
+    const response = await navigate("/", { "x-authentik-username": "mid" });
     expect(response.status).toBe(502);
     expect(await response.text()).toContain("did not answer");
   });
@@ -142,7 +185,7 @@ describe("a cookie present", () => {
   test("a live cookie on a document navigation is checked, then proxied", async () => {
     const cookie = await pairAs("new");
     instances.new.calls.length = 0;
-    const response = await request("/", { "x-authentik-username": "new", cookie, "sec-fetch-dest": "document" });
+    const response = await navigate("/", { "x-authentik-username": "new", cookie });
     expect(response.status).toBe(200);
     expect(await response.text()).toBe("app of 5033");
     expect(instances.new.calls).toEqual(["GET /api/auth/session", "GET /"]);
@@ -171,7 +214,7 @@ describe("a cookie present", () => {
     expect(instances.mid.calls).toEqual(["GET /x"]);
   });
 
-  test("a WebSocket upgrade with a dead cookie is never 302", async () => {
+  test("a WebSocket upgrade with a dead cookie is a 401, never a 302", async () => {
     const cookie = await pairAs("mid");
     instances.mid.sessions.clear();
     const response = await request("/ws", {
@@ -181,7 +224,23 @@ describe("a cookie present", () => {
       connection: "Upgrade",
       "sec-fetch-dest": "websocket",
     });
-    expect(response.status).not.toBe(302);
+    expect(response.status).toBe(401);
+  });
+
+  test("another person's cookie (same browser, new login) is not forwarded: the new user pairs afresh", async () => {
+    const aliceCookies = await pairAs("mid");
+    // The owner binding names mid; an identity of "old" must not use mid's session.
+    const response = await navigate("/", { "x-authentik-username": "old", cookie: aliceCookies });
+    expect(response.status).toBe(302);
+    expect(minted.at(-1)).toBe("osold");
+    expect(instances.old.calls.some((c) => c.startsWith("GET"))).toBe(false);
+  });
+
+  test("a session cookie without its owner cookie is not trusted", async () => {
+    const cookies = await pairAs("mid");
+    const sessionOnly = cookies.split("; ").filter((c) => !c.startsWith("t3d_owner="))[0] ?? "";
+    const response = await request("/x", { "x-authentik-username": "mid", cookie: sessionOnly });
+    expect(response.status).toBe(401);
   });
 
   test.each([
@@ -191,15 +250,16 @@ describe("a cookie present", () => {
   ])("a session check that %s fails open and proxies", async (_name, resolver) => {
     const cookie = await pairAs("mid");
     server.use(http.get("http://127.0.0.1:5025/api/auth/session", resolver));
-    const response = await request("/", { "x-authentik-username": "mid", cookie, "sec-fetch-dest": "document" });
+    const response = await navigate("/", { "x-authentik-username": "mid", cookie });
     expect(response.status).toBe(200);
     expect(log.lines.map((l) => l.event)).toContain("session_check_failed_open");
   });
 
   test("0.0.33: once learned, a stale t3_session does not count as a session", async () => {
-    await pairAs("new");
+    const cookie = await pairAs("new");
     minted.length = 0;
-    const response = await request("/x", { "x-authentik-username": "new", cookie: "t3_session=old" });
+    const stale = cookie.replace(/^t3_session_\d+_[0-9a-f]+=/, "t3_session=");
+    const response = await navigate("/x", { "x-authentik-username": "new", cookie: stale });
     expect(response.status).toBe(302);
     expect(minted).toEqual(["osnew"]);
   });
@@ -209,6 +269,6 @@ describe("a cookie present", () => {
     server.use(http.get("http://127.0.0.1:5025/x", () => HttpResponse.error()));
     const response = await request("/x", { "x-authentik-username": "mid", cookie });
     expect(response.status).toBe(502);
-    expect(await response.text()).toBe("the t3 instance is not reachable\n");
+    expect(((await response.json()) as { message: string }).message).toBe("the t3 instance is not reachable");
   });
 });

@@ -24,9 +24,14 @@ describe("proxy headers", () => {
         "x-authentik-username": "a",
       },
     });
-    const headers = upstreamRequestHeaders(request, { clientAddress: "127.0.0.1", drop: ["x-authentik-username"] });
+    const headers = upstreamRequestHeaders(request, {
+      clientAddress: "127.0.0.1",
+      dropPrefixes: ["x-authentik-"],
+      requestId: "req-1",
+    });
     expect(headers.get("host")).toBeNull();
     expect(headers.get("x-authentik-username")).toBeNull();
+    expect(headers.get("x-request-id")).toBe("req-1");
     expect(headers.get("x-forwarded-for")).toBe("203.0.113.9, 127.0.0.1");
     expect(headers.get("x-forwarded-proto")).toBe("https");
     expect(headers.get("x-forwarded-host")).toBe("t3.example.com");

@@ -21,6 +21,15 @@ export const RawSettings = Type.Object(
     exchangeTimeout: Duration,
     upstreamHost: Type.String({ minLength: 1 }),
     identityHeader: Type.String({ pattern: "^[A-Za-z0-9-]+$" }),
+    trustedProxies: Type.String(),
+    publicUrl: Type.String({ pattern: "^(|https?://[^\\s/]+/?)$" }),
+    secretFile: Type.String({ minLength: 1 }),
+    sessionCacheTtl: Duration,
+    pairAttempts: Count,
+    pairWindow: Duration,
+    metricsListen: Type.String({ minLength: 1 }),
+    accessLog: Type.Union([Type.Literal("on"), Type.Literal("off")]),
+    shutdownTimeout: Duration,
     // The ops subcommands (healthcheck, backup, restore, autoupdate).
     stateDb: Type.String({ minLength: 1 }),
     backupDir: Type.String({ minLength: 1 }),
@@ -55,6 +64,20 @@ export const DEFAULTS: RawSettings = {
   exchangeTimeout: "10s",
   upstreamHost: "127.0.0.1",
   identityHeader: "X-authentik-username",
+  // Only these peers may assert an identity (the front proxy); comma-separated CIDRs.
+  trustedProxies: "127.0.0.0/8,::1/128",
+  // The public origin (e.g. https://t3.example.com): https adds Secure to the cookies.
+  publicUrl: "",
+  // Signs which user a session cookie was minted for; created (0600) if missing.
+  secretFile: "/var/lib/t3-dispatch/cookie-secret",
+  sessionCacheTtl: "15s",
+  // At most this many pairings per user within pairWindow, then an error page (no loop).
+  pairAttempts: 5,
+  pairWindow: "60s",
+  // Prometheus metrics on their own loopback listener; "off" disables it.
+  metricsListen: "127.0.0.1:3781",
+  accessLog: "on",
+  shutdownTimeout: "10s",
   // {home} and {os_user} are filled in per instance; t3 keeps its state here (see the contract).
   stateDb: "{home}/.t3/userdata/state.sqlite",
   backupDir: "/var/backups/t3-state",
@@ -94,6 +117,16 @@ export interface Settings {
   exchangeTimeoutMs: number;
   upstreamHost: string;
   identityHeader: string;
+  trustedProxies: string[];
+  /** Whether the public side is https (from publicUrl, never from a request header). */
+  secureCookies: boolean;
+  secretFile: string;
+  sessionCacheTtlMs: number;
+  pairAttempts: number;
+  pairWindowMs: number;
+  metricsListen: ListenAddress | undefined;
+  accessLog: boolean;
+  shutdownTimeoutMs: number;
   ops: OpsSettings;
 }
 
@@ -165,6 +198,8 @@ export function resolveSettings(sources: { file?: unknown; env?: unknown; flags?
     ...(sources.flags as PartialSettings),
   };
   const listen = parseListen(raw.listen);
+  const metricsListen = raw.metricsListen === "off" ? undefined : parseListen(raw.metricsListen);
+  if (typeof metricsListen === "string") return { ok: false, errors: [`metricsListen: ${metricsListen}`] };
   const argv = (command: string): string[] => command.trim().split(/\s+/);
   if (typeof listen === "string") return { ok: false, errors: [listen] };
   return {
@@ -180,6 +215,18 @@ export function resolveSettings(sources: { file?: unknown; env?: unknown; flags?
       exchangeTimeoutMs: durationMs(raw.exchangeTimeout),
       upstreamHost: raw.upstreamHost,
       identityHeader: raw.identityHeader,
+      trustedProxies: raw.trustedProxies
+        .split(",")
+        .map((p) => p.trim())
+        .filter((p) => p !== ""),
+      secureCookies: raw.publicUrl.startsWith("https://"),
+      secretFile: raw.secretFile,
+      sessionCacheTtlMs: durationMs(raw.sessionCacheTtl),
+      pairAttempts: Number(raw.pairAttempts),
+      pairWindowMs: durationMs(raw.pairWindow),
+      metricsListen,
+      accessLog: raw.accessLog === "on",
+      shutdownTimeoutMs: durationMs(raw.shutdownTimeout),
       ops: {
         stateDb: raw.stateDb,
         backupDir: raw.backupDir,

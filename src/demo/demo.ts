@@ -40,6 +40,8 @@ export async function runDemo(frontPort: number, log: Logger): Promise<() => Pro
       listen: "127.0.0.1:0",
       dispatchFile,
       mintCommand: [...selfCommand(), "fake-mint", "--state-root", stateRoot].join(" "),
+      secretFile: join(stateRoot, "cookie-secret"),
+      metricsListen: "127.0.0.1:0",
     },
   });
   if (!resolved.ok) throw new Error(resolved.errors.join("; "));
@@ -55,7 +57,7 @@ export async function runDemo(frontPort: number, log: Logger): Promise<() => Pro
       "t3-dispatch demo is running:",
       `  alice's fake t3 0.0.33  ${alice.url}`,
       `  bob's fake t3 0.0.24    ${bob.url}`,
-      `  dispatcher               ${dispatcher.url}`,
+      `  dispatcher               ${dispatcher.url} (metrics: ${dispatcher.metricsUrl}/metrics)`,
       "",
       `Open ${front.url}/ and pick a user (the front plays Traefik + Authentik).`,
       "Press Ctrl-C to stop.",

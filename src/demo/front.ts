@@ -53,9 +53,8 @@ export function startFront(options: { port: number; dispatcherUrl: string; users
       if (!user || !options.users.includes(user)) return loginPage(options.users);
       const headers = upstreamRequestHeaders(request, {
         clientAddress: srv.requestIP(request)?.address,
-        drop: [],
+        dropPrefixes: ["x-authentik-"],
       });
-      for (const name of [...headers.keys()]) if (name.startsWith("x-authentik-")) headers.delete(name);
       headers.set("x-authentik-username", `${user}@example.com`);
       const target = options.dispatcherUrl + url.pathname + url.search;
       if (isWebSocketUpgrade(request)) {

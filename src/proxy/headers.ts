@@ -24,8 +24,9 @@ export function stripHopByHop(headers: Headers): Headers {
 export interface ForwardContext {
   /** The address the request came from (the front proxy), if known. */
   clientAddress: string | undefined;
-  /** Headers that must not reach the instance (the identity header among them). */
-  drop: readonly string[];
+  /** Headers whose name starts with one of these never reach the instance (x-authentik-). */
+  dropPrefixes: readonly string[];
+  requestId?: string;
 }
 
 /** The headers to send upstream for `request`: X-Forwarded-* set, Host left to fetch. */
@@ -33,7 +34,12 @@ export function upstreamRequestHeaders(request: Request, context: ForwardContext
   const headers = stripHopByHop(new Headers(request.headers));
   const host = headers.get("host");
   headers.delete("host");
-  for (const name of context.drop) headers.delete(name);
+  if (context.dropPrefixes.length > 0) {
+    for (const name of [...headers.keys()]) {
+      if (context.dropPrefixes.some((prefix) => name.startsWith(prefix))) headers.delete(name);
+    }
+  }
+  if (context.requestId) headers.set("x-request-id", context.requestId);
   if (context.clientAddress) {
     const prior = headers.get("x-forwarded-for");
     headers.set("x-forwarded-for", prior ? `${prior}, ${context.clientAddress}` : context.clientAddress);

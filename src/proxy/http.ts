@@ -17,6 +17,7 @@ export async function forwardHttp(
   request: Request,
   upstreamUrl: string,
   headers: Headers,
+  requestId?: string,
 ): Promise<Response | DispatchError> {
   const init: ProxyInit = {
     method: request.method,
@@ -40,9 +41,11 @@ export async function forwardHttp(
       `${request.method} ${new URL(upstreamUrl).pathname}: ${(error as Error).message}`,
     );
   }
+  const responseHeaders = stripHopByHop(new Headers(upstream.headers));
+  if (requestId) responseHeaders.set("x-request-id", requestId);
   return new Response(upstream.body, {
     status: upstream.status,
     statusText: upstream.statusText,
-    headers: stripHopByHop(new Headers(upstream.headers)),
+    headers: responseHeaders,
   });
 }

@@ -8,13 +8,15 @@ export interface Listening {
   /** The bound port (useful with port 0), or undefined on a Unix socket. */
   port: number | undefined;
   url: string;
+  /** Stops accepting; resolves when every in-flight request and socket is done. */
+  drain(): Promise<void>;
+  /** Stops at once, cutting what is in flight. */
   stop(): Promise<void>;
 }
 
 /** The part of an Elysia app this module uses, whatever its routes' types. */
 interface ServableApp {
   listen(options: Parameters<Elysia["listen"]>[0]): unknown;
-  stop(closeActiveConnections?: boolean): Promise<unknown>;
   server: Server<unknown> | null;
 }
 
@@ -43,12 +45,28 @@ export function serveApp(app: ServableApp, listen: ListenAddress): Listening {
   return {
     port: listen.kind === "tcp" ? server.port : undefined,
     url: listen.kind === "tcp" ? `http://${listen.hostname}:${server.port}` : `unix:${listen.path}`,
-    stop: async () => {
-      await app.stop(true);
-    },
+    drain: () => server.stop(false),
+    stop: () => server.stop(true),
   };
 }
 
 export function peerAddress(server: unknown, request: Request): string | undefined {
   return (server as Server<unknown> | null)?.requestIP(request)?.address;
+}
+
+/** The Prometheus endpoint on its own listener (GET /metrics), away from the proxied traffic. */
+export function serveMetrics(listen: ListenAddress, render: () => string): { url: string; stop(): Promise<void> } {
+  const where = listen.kind === "unix" ? { unix: listen.path } : { hostname: listen.hostname, port: listen.port };
+  const server = Bun.serve({
+    ...where,
+    reusePort: false,
+    fetch: (request) =>
+      new URL(request.url).pathname === "/metrics"
+        ? new Response(render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } })
+        : new Response("not found\n", { status: 404 }),
+  } as Parameters<typeof Bun.serve>[0]);
+  return {
+    url: listen.kind === "tcp" ? `http://${listen.hostname}:${server.port}` : `unix:${listen.path}`,
+    stop: () => server.stop(true),
+  };
 }

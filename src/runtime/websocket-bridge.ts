@@ -65,11 +65,15 @@ function connectUpstream(target: WebSocketTarget): Promise<WebSocket | string> {
 }
 
 /** Upgrades `request` and bridges it; undefined when the upgrade happened, else a typed error. */
+/** The bridged browser sockets that are open, so a shutdown can close them (1001). */
+export type OpenSockets = Set<{ close(code?: number, reason?: string): void }>;
+
 export async function bridgeWebSocket(
   server: Server<unknown>,
   request: Request,
   target: WebSocketTarget,
   log: Logger,
+  open: OpenSockets = new Set(),
 ): Promise<DispatchError | undefined> {
   const upstream = await connectUpstream(target);
   if (typeof upstream === "string") {
@@ -107,6 +111,7 @@ export async function bridgeWebSocket(
   const handlers: BridgeHandlers = {
     open(ws) {
       client = ws;
+      open.add(ws);
       for (const data of early.splice(0)) toClient(data);
       if (upstreamClosed) closeWith(ws, upstreamClosed.code, upstreamClosed.reason);
       else upstream.resume();
@@ -121,7 +126,8 @@ export async function bridgeWebSocket(
     drain() {
       upstream.resume();
     },
-    close(_ws, code, reason) {
+    close(ws, code, reason) {
+      open.delete(ws);
       if (upstream.readyState === WebSocket.OPEN || upstream.readyState === WebSocket.CONNECTING) {
         closeWith(upstream, code, reason);
       }

@@ -20,15 +20,19 @@ export interface Exchanged {
   endpoint: PairEndpoint;
 }
 
-/** POSTs the credential to each pairing endpoint in turn; a 404 means "not in this version". */
+/**
+ * POSTs the credential to each pairing endpoint in turn (in `order`, by default
+ * the contract's preference); a 404 means "not in this version", try the next.
+ */
 export async function exchangeCredential(
   baseUrl: string,
   port: number,
   credential: string,
   timeoutMs: number,
+  order: readonly PairEndpoint[] = PAIR_ENDPOINTS,
 ): Promise<Exchanged | DispatchError> {
   const body = JSON.stringify({ credential });
-  for (const endpoint of PAIR_ENDPOINTS) {
+  for (const endpoint of order) {
     let response: Response;
     try {
       response = await fetch(baseUrl + endpoint, {

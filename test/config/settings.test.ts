@@ -23,11 +23,27 @@ describe("settings", () => {
       exchangeTimeoutMs: 10_000,
       upstreamHost: "127.0.0.1",
       identityHeader: "X-authentik-username",
+      trustedProxies: ["127.0.0.0/8", "::1/128"],
+      secureCookies: false,
+      secretFile: "/var/lib/t3-dispatch/cookie-secret",
+      sessionCacheTtlMs: 15_000,
+      pairAttempts: 5,
+      pairWindowMs: 60_000,
+      metricsListen: { kind: "tcp", hostname: "127.0.0.1", port: 3781 },
+      accessLog: true,
+      shutdownTimeoutMs: 10_000,
       ops: undefined,
     });
     expect(result.settings.ops.stateDb).toBe("{home}/.t3/userdata/state.sqlite");
     expect(result.settings.ops.commands.stop).toEqual(["systemctl", "stop", "t3-serve@{os_user}"]);
     expect(result.settings.ops.backupKeep).toBe(14);
+  });
+
+  test("https publicUrl makes cookies Secure; metrics can be turned off", () => {
+    const result = resolveSettings({ flags: { publicUrl: "https://t3.example.com", metricsListen: "off" } });
+    expect(result.ok && result.settings.secureCookies).toBe(true);
+    expect(result.ok && result.settings.metricsListen).toBeUndefined();
+    expect(resolveSettings({ flags: { publicUrl: "t3.example.com" } }).ok).toBe(false);
   });
 
   test("flags beat the environment, which beats the config file", () => {

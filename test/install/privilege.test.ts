@@ -85,12 +85,21 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
       table[user.slice(2)] = { os_user: user, port: instance.port };
     }
     chmodSync(work, 0o755);
+    // Where systemd's StateDirectory= would put the secret: owned by the service user.
+    mkdirSync(join(work, "secret"), { mode: 0o700 });
+    await runToEnd(["chown", "t3-dispatch:t3-dispatch", join(work, "secret")]);
     writeFileSync(join(work, "dispatch.json"), JSON.stringify(table));
     chmodSync(join(work, "dispatch.json"), 0o644);
     dispatcher = await startChild(
       ["setpriv", "--reuid=t3-dispatch", "--regid=t3-dispatch", "--init-groups", "/usr/local/bin/t3-dispatch", "serve"],
       15_000,
-      { PATH: "/usr/bin:/bin", T3D_LISTEN: "127.0.0.1:0", T3D_DISPATCH_FILE: join(work, "dispatch.json") },
+      {
+        PATH: "/usr/bin:/bin",
+        T3D_LISTEN: "127.0.0.1:0",
+        T3D_DISPATCH_FILE: join(work, "dispatch.json"),
+        T3D_METRICS_LISTEN: "127.0.0.1:0",
+        T3D_SECRET_FILE: join(work, "secret", "cookie-secret"),
+      },
     );
   }, 60_000);
 

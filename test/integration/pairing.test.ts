@@ -57,22 +57,22 @@ describe("dead cookies", () => {
 describe("refusals", () => {
   test("no header, unknown user: 403", async () => {
     expect((await new Browser(stack.url, undefined).fetch("/")).status).toBe(403);
-    const unknown = await new Browser(stack.url, "mallory@example.com").fetch("/");
+    const unknown = await new Browser(stack.url, "mallory@example.com").fetch("/", { document: true });
     expect(unknown.status).toBe(403);
-    expect(await unknown.text()).toBe("no t3 instance provisioned for this user\n");
+    expect(await unknown.text()).toContain("no t3 instance provisioned for this user");
   });
 });
 
 describe("mint command failures (real child processes)", () => {
   test.each([
-    ["fail", 500, "pairing mint failed\n"],
-    ["garbage", 500, "unparseable pairing output from the mint command\n"],
+    ["fail", 500, "pairing mint failed"],
+    ["garbage", 500, "unparseable pairing output from the mint command"],
   ])("mode %s: %d", async (mode, status, body) => {
     const again = await startStack({ dave: "0.0.25" }, { mintMode: mode });
     try {
-      const response = await new Browser(again.url, "dave").fetch("/");
+      const response = await new Browser(again.url, "dave").fetch("/", { document: true });
       expect(response.status).toBe(status);
-      expect(await response.text()).toBe(body);
+      expect(await response.text()).toContain(body);
       expect(again.log.lines.filter((l) => l.level === "error")).toHaveLength(1);
     } finally {
       await again.stop();
@@ -83,7 +83,7 @@ describe("mint command failures (real child processes)", () => {
     const down = await startStack({ erin: "0.0.25" });
     try {
       await down.instances.erin?.stop();
-      const response = await new Browser(down.url, "erin").fetch("/");
+      const response = await new Browser(down.url, "erin").fetch("/", { document: true });
       expect(response.status).toBe(502);
       expect(await response.text()).toContain("did not answer");
     } finally {

@@ -123,11 +123,11 @@ describe("HTTP proxying", () => {
     const other = await startStack({ bob: "0.0.25" });
     try {
       const bob = new Browser(other.url, "bob");
-      expect((await bob.fetch("/")).status).toBe(302);
+      expect((await bob.fetch("/", { document: true })).status).toBe(302);
       await other.instances.bob?.stop();
       const response = await bob.fetch("/x");
       expect(response.status).toBe(502);
-      expect(await response.text()).toBe("the t3 instance is not reachable\n");
+      expect(((await response.json()) as { message: string }).message).toBe("the t3 instance is not reachable");
     } finally {
       await other.stop();
     }

@@ -30,7 +30,7 @@ describe("reload (in-process server, 100 ms poll)", () => {
     const before = failures();
     breakIt();
     await until(() => failures() > before);
-    const response = await new Browser(stack.url, "alice").fetch("/");
+    const response = await new Browser(stack.url, "alice").fetch("/", { document: true });
     expect(response.status).toBe(302); // still routed: paired with alice's instance
     const line = stack.log.lines.findLast((l) => l.event === "table_reload_failed");
     expect(line?.level).toBe("error");
@@ -44,7 +44,7 @@ describe("reload (in-process server, 100 ms poll)", () => {
       JSON.stringify({ alice: { os_user: "alice", port }, zed: { os_user: "alice", port } }),
     );
     await until(() => stack.dispatcher.routing.lookup("zed") !== undefined);
-    expect((await new Browser(stack.url, "zed").fetch("/")).status).toBe(302);
+    expect((await new Browser(stack.url, "zed").fetch("/", { document: true })).status).toBe(302);
   });
 });
 
@@ -106,14 +106,18 @@ describe("the serve command as a child process", () => {
       "1h",
       "--mint-command",
       fakeMintCommand(dir),
+      "--metrics-listen",
+      "127.0.0.1:0",
+      "--secret-file",
+      join(dir, "secret"),
     ]);
     try {
-      expect((await new Browser(child.url, "bob").fetch("/")).status).toBe(403);
+      expect((await new Browser(child.url, "bob").fetch("/", { document: true })).status).toBe(403);
       writeFileSync(table, JSON.stringify({ bob: { os_user: "alice", port: instance.port } }));
       child.process.kill("SIGHUP");
       let status = 0;
       for (let i = 0; i < 50 && status !== 302; i++) {
-        status = (await new Browser(child.url, "bob").fetch("/")).status;
+        status = (await new Browser(child.url, "bob").fetch("/", { document: true })).status;
         if (status !== 302) await Bun.sleep(50);
       }
       expect(status).toBe(302);

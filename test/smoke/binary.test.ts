@@ -49,6 +49,8 @@ describe("dist/t3-dispatch", () => {
     const child = await startChild([BINARY, "serve", "--listen", "127.0.0.1:0", "--dispatch-file", table], 15_000, {
       ...env,
       T3D_MINT_COMMAND: `${BINARY} fake-mint --state-root ${dir}`,
+      T3D_METRICS_LISTEN: "127.0.0.1:0",
+      T3D_SECRET_FILE: join(dir, "secret"),
     });
     try {
       const browser = new Browser(child.url, "alice@example.com");

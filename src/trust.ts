@@ -1,0 +1,73 @@
+// Which peers may assert an identity: the front proxy's addresses, as CIDRs.
+// Anyone else who sends the identity header is refused.
+
+type Range = { v6: boolean; base: bigint; mask: bigint };
+
+function ipv4(text: string): bigint | undefined {
+  const parts = text.split(".");
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return undefined;
+  return parts.reduce((acc, p) => (acc << 8n) | BigInt(p), 0n);
+}
+
+function ipv6(text: string): bigint | undefined {
+  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two hextets.
+  const tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text)?.[1];
+  let body = text;
+  if (tail) {
+    const v4 = ipv4(tail);
+    if (v4 === undefined) return undefined;
+    body = `${text.slice(0, -tail.length)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+  }
+  const halves = body.split("::");
+  if (halves.length > 2) return undefined;
+  const head = halves[0] ? halves[0].split(":") : [];
+  const rest = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
+  const missing = 8 - head.length - rest.length;
+  if ((halves.length === 1 && missing !== 0) || missing < 0) return undefined;
+  const groups = [...head, ...Array(halves.length === 2 ? missing : 0).fill("0"), ...rest];
+  if (groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
+  return groups.reduce((acc, g) => (acc << 16n) | BigInt(`0x${g}`), 0n);
+}
+
+/** An address as (family, number); IPv4-mapped IPv6 counts as IPv4. */
+function parseAddress(text: string): { v6: boolean; value: bigint } | undefined {
+  const v4 = ipv4(text);
+  if (v4 !== undefined) return { v6: false, value: v4 };
+  const v6 = ipv6(text);
+  if (v6 === undefined) return undefined;
+  if (v6 >> 32n === 0xffffn) return { v6: false, value: v6 & 0xffffffffn };
+  return { v6: true, value: v6 };
+}
+
+function parseRange(cidr: string): Range | string {
+  const [address = "", bits] = cidr.split("/");
+  const parsed = parseAddress(address);
+  if (!parsed) return `not an IP address: ${JSON.stringify(cidr)}`;
+  const width = parsed.v6 ? 128 : 32;
+  const prefix = bits === undefined ? width : Number(bits);
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > width) return `bad prefix length: ${JSON.stringify(cidr)}`;
+  const mask = ((1n << BigInt(width)) - 1n) ^ ((1n << BigInt(width - prefix)) - 1n);
+  return { v6: parsed.v6, base: parsed.value & mask, mask };
+}
+
+export type PeerCheck = (address: string | undefined) => boolean;
+
+/**
+ * A check for the configured peers, or the CIDRs it could not read. An unknown
+ * address (a Unix socket, whose access the file mode already limits) is trusted.
+ */
+export function trustedPeers(cidrs: string[]): PeerCheck | string[] {
+  const ranges: Range[] = [];
+  const errors: string[] = [];
+  for (const cidr of cidrs) {
+    const range = parseRange(cidr);
+    if (typeof range === "string") errors.push(`trustedProxies: ${range}`);
+    else ranges.push(range);
+  }
+  if (errors.length > 0) return errors;
+  return (address) => {
+    if (address === undefined) return true;
+    const peer = parseAddress(address);
+    return peer !== undefined && ranges.some((r) => r.v6 === peer.v6 && (peer.value & r.mask) === r.base);
+  };
+}
