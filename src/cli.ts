@@ -12,6 +12,7 @@ const HELP = `t3-dispatch ${pkg.version} — per-user dispatcher and auto-pairin
 Usage:
   t3-dispatch serve [options]     run the dispatcher
   t3-dispatch demo [--port N]     fake t3 instances for alice and bob behind the real dispatcher
+  t3-dispatch check [options]     validate config and table, the mint command, every instance; list all problems
   t3-dispatch healthcheck [--user U | --all] [--json]
                                   the real pairing handshake against each instance; exit 0 if all pass
   t3-dispatch backup [--user U] [--dest DIR] [--keep N] [--json]
@@ -71,6 +72,8 @@ export async function main(argv: string[]): Promise<Exit> {
         return await serve(rest);
       case "demo":
         return await demo(rest);
+      case "check":
+        return await (await import("./ops/commands")).checkCommand(rest);
       case "healthcheck":
         return await (await import("./ops/commands")).healthcheckCommand(rest);
       case "backup":

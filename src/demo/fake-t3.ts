@@ -31,6 +31,8 @@ export interface Faults {
   session?: "never";
   /** The WebSocket endpoint refuses every upgrade. */
   websocket?: "refuse";
+  /** The session check answers only after this long. */
+  slowSessionMs?: number;
 }
 
 export interface FakeT3 {
@@ -208,6 +210,17 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
         headers.append("set-cookie", "b=2, with comma; Path=/; HttpOnly");
         return new Response("two cookies\n", { headers });
       }
+      case "/__fake/reset": {
+        // Promises 1000 bytes, sends 7, and ends: the connection dies mid-body.
+        const stream = new ReadableStream({
+          async start(controller) {
+            controller.enqueue(new TextEncoder().encode("partial"));
+            await Bun.sleep(50);
+            controller.close();
+          },
+        });
+        return new Response(stream, { headers: { "content-length": "1000" } });
+      }
       case "/__fake/redirect":
         return new Response(null, {
           status: 302,
@@ -238,6 +251,7 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
       if (request.method === "POST" && url.pathname === otherPairPath) return new Response(null, { status: 404 });
       if (url.pathname === "/api/auth/session") {
         stats.sessionChecks++;
+        if (faults.slowSessionMs) await Bun.sleep(faults.slowSessionMs);
         if (authenticated(request))
           return json({
             authenticated: true,

@@ -17,6 +17,7 @@ import { probeWebSocket } from "../runtime/websocket-probe";
 import { fetchServerVersion } from "../t3/client";
 import { type AutoupdateState, autoupdate } from "./autoupdate";
 import { type BackupOptions, backupAll, formatBackups } from "./backup";
+import { checkAll } from "./check";
 import { checkInstance, formatHealth, type HealthDeps } from "./healthcheck";
 import { restoreDatabase } from "./restore";
 import { stateDbTargets } from "./state-db";
@@ -196,4 +197,17 @@ export async function autoupdateCommand(args: string[]): Promise<number> {
     { version: values.version as string | undefined, dryRun: values["dry-run"] === true },
   );
   return result.exitCode;
+}
+
+export async function checkCommand(args: string[]): Promise<number> {
+  const parsed = parseSettingsArgs(args);
+  if (!parsed.ok) {
+    for (const error of parsed.errors) process.stdout.write(`PROBLEM ${error}\n`);
+    return 1;
+  }
+  const lines = await checkAll(parsed.settings);
+  for (const line of lines) process.stdout.write(`${line.ok ? "ok     " : "PROBLEM"} ${line.what}\n`);
+  const problems = lines.filter((l) => !l.ok).length;
+  process.stdout.write(problems === 0 ? "no problems found\n" : `${problems} problem(s)\n`);
+  return problems === 0 ? 0 : 1;
 }

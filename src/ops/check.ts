@@ -1,0 +1,106 @@
+// `t3-dispatch check`: everything `serve` needs, checked before it is needed —
+// the table, the trusted peers, the mint command (present, executable, and the
+// sudo target root-owned), the secret file, and every instance answering.
+// Lists every problem, not just the first.
+import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Settings } from "../config/settings";
+import { readTableFile } from "../routing";
+import { fetchServerVersion } from "../t3/client";
+import { trustedPeers } from "../trust";
+
+export interface CheckLine {
+  ok: boolean;
+  what: string;
+}
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** An argv[0] as the OS would find it: a path, or the first match on PATH. */
+function resolveCommand(name: string): string | undefined {
+  if (name.includes("/")) return executable(name) ? name : undefined;
+  for (const dir of (process.env.PATH ?? "").split(":")) {
+    if (dir !== "" && executable(join(dir, name))) return join(dir, name);
+  }
+  return undefined;
+}
+
+function checkMintCommand(argv: string[]): CheckLine[] {
+  const [program = "", ...rest] = argv;
+  const resolved = resolveCommand(program);
+  const lines: CheckLine[] = [
+    {
+      ok: resolved !== undefined,
+      what: `mint command ${program}: ${resolved ? `found at ${resolved}` : "not found or not executable"}`,
+    },
+  ];
+  if (program.endsWith("sudo")) {
+    // The wrapper sudo runs must be root-owned and writable by root alone, or the boundary is void.
+    const target = rest.find((arg) => arg.startsWith("/"));
+    if (target === undefined)
+      return [...lines, { ok: false, what: "mint command: sudo without an absolute command path" }];
+    if (!existsSync(target)) return [...lines, { ok: false, what: `mint wrapper ${target}: missing` }];
+    for (const path of [target, dirname(target)]) {
+      const stat = statSync(path);
+      const safe = stat.uid === 0 && (stat.mode & 0o022) === 0;
+      lines.push({
+        ok: safe,
+        what: `${path}: ${safe ? "root-owned, not writable by others" : "must be root-owned and not group/world-writable"}`,
+      });
+    }
+  }
+  return lines;
+}
+
+function checkSecret(path: string): CheckLine {
+  if (existsSync(path)) {
+    const stat = statSync(path);
+    const ok = (stat.mode & 0o077) === 0;
+    return { ok, what: `secret ${path}: ${ok ? "present, private" : "readable by group or others: chmod 600"}` };
+  }
+  try {
+    accessSync(dirname(path), constants.W_OK);
+    return { ok: true, what: `secret ${path}: will be created` };
+  } catch {
+    return {
+      ok: false,
+      what: `secret ${path}: missing and ${dirname(path)} is not writable (browsers re-pair after each restart)`,
+    };
+  }
+}
+
+export async function checkAll(settings: Settings): Promise<CheckLine[]> {
+  const lines: CheckLine[] = [];
+  const table = await readTableFile(settings.dispatchFile);
+  if (table.ok) lines.push({ ok: true, what: `table ${settings.dispatchFile}: ${table.table.size} user(s)` });
+  else for (const error of table.errors) lines.push({ ok: false, what: `table ${settings.dispatchFile}: ${error}` });
+  const trusted = trustedPeers(settings.trustedProxies);
+  if (Array.isArray(trusted)) for (const error of trusted) lines.push({ ok: false, what: error });
+  else lines.push({ ok: true, what: `trusted front proxies: ${settings.trustedProxies.join(", ")}` });
+  lines.push(...checkMintCommand(settings.mintCommand), checkSecret(settings.secretFile));
+  if (table.ok) {
+    const answers = await Promise.all(
+      [...table.table.values()].map(async (instance) => ({
+        instance,
+        version: await fetchServerVersion(
+          `http://${settings.upstreamHost}:${instance.port}`,
+          settings.sessionTimeoutMs,
+        ),
+      })),
+    );
+    for (const { instance, version } of answers) {
+      lines.push({
+        ok: version !== undefined,
+        what: `${instance.user} → ${instance.osUser}@${settings.upstreamHost}:${instance.port}: ${version === undefined ? "not answering" : `t3 ${version}`}`,
+      });
+    }
+  }
+  return lines;
+}
