@@ -10,7 +10,6 @@ import {
   fakeMintCommand,
   isolatedSettings,
   REPO,
-  type Stack,
   startPairedStack,
   startStack,
   tempDir,
