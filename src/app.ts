@@ -15,6 +15,7 @@ import { OWNER_COOKIE, type OwnerBinding } from "./owner";
 import { Pairing, pairedResponse, redirectTarget } from "./pairing";
 import { isWebSocketUpgrade, takeWebSocketHandshake, upstreamRequestHeaders } from "./proxy/headers";
 import { forwardHttp } from "./proxy/http";
+import { requestIdOf } from "./request-id";
 import type { CookieNames } from "./session";
 import { isDocumentNavigation } from "./session";
 import type { SessionCache } from "./session-cache";
@@ -106,7 +107,6 @@ export function createApp(deps: AppDeps) {
       }))
       // Trust → identity → route. A failure is carried as a value and answered in beforeHandle.
       .resolve(({ request, meta }): { route: Route } => {
-        meta.id = /^[A-Za-z0-9._:-]{1,128}$/.test(meta.id) ? meta.id : crypto.randomUUID();
         const header = request.headers.get(settings.identityHeader);
         if (header !== null && !deps.trusted(meta.peer)) {
           return { route: { error: new DispatchError("untrusted_peer", `identity header from ${meta.peer}`) } };
