@@ -98,7 +98,7 @@ export function createApp(deps: AppDeps) {
       .get("/healthz", () => new Response("ok\n", { headers: { "content-type": "text/plain; charset=utf-8" } }))
       .derive(({ request, server }): { meta: Meta } => ({
         meta: {
-          id: request.headers.get("x-request-id") ?? "",
+          id: requestIdOf(request),
           started: performance.now(),
           peer: deps.peerAddress(server, request),
           html: isDocumentNavigation(request),
