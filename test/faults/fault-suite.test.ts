@@ -155,15 +155,7 @@ describe("pairing", () => {
   test("a cookie the instance keeps rejecting: the loop guard stops after 5 pairings with an error page", async () => {
     const stack = await startStack({ alice: "0.0.25" });
     // Pairing works, but every session is dead on arrival (fault: session never authenticates).
-    await stack.instances.alice?.stop();
-    const { startFakeT3 } = await import("../../src/demo/fake-t3");
-    const broken = startFakeT3({
-      version: "0.0.25",
-      stateDir: join(stack.stateRoot, "alice"),
-      owner: "alice",
-      port: stack.instances.alice?.port,
-      faults: { session: "never" },
-    });
+    await stack.restartInstance("alice", { session: "never" });
     try {
       const browser = new Browser(stack.url, "alice");
       const statuses: number[] = [];
@@ -181,7 +173,6 @@ describe("pairing", () => {
       );
       expect(statuses).toEqual([302, 302, 302, 302, 302, 429]);
     } finally {
-      await broken.stop();
       await stack.stop();
     }
   });
@@ -213,12 +204,10 @@ describe("instances misbehaving", () => {
   test("down: a friendly 502 page with a request id, and a reload works once it is back", async () => {
     const { stack, browser } = await startPairedStack("alice", "0.0.25");
     try {
-      const port = stack.instances.alice?.port;
       await stack.instances.alice?.stop();
       const down = await navigate(browser);
       const page = await down.text();
-      const { startFakeT3 } = await import("../../src/demo/fake-t3");
-      const back = startFakeT3({ version: "0.0.25", stateDir: join(stack.stateRoot, "alice"), owner: "alice", port });
+      await stack.restartInstance("alice");
       const again = await navigate(browser); // sessions were lost with the process: re-pair
       const after = await navigate(browser);
       record(
@@ -228,7 +217,6 @@ describe("instances misbehaving", () => {
       expect(down.status).toBe(502);
       expect(page).toContain("request-id");
       expect([again.status, after.status]).toEqual([302, 200]);
-      await back.stop();
     } finally {
       await stack.stop();
     }
@@ -241,16 +229,8 @@ describe("instances misbehaving", () => {
     );
     const browser = new Browser(stack.url, "alice");
     await navigate(browser);
-    await stack.instances.alice?.stop();
-    const { startFakeT3 } = await import("../../src/demo/fake-t3");
-    // Same sessions are gone with the old process; pair on the slow one first.
-    const slow = startFakeT3({
-      version: "0.0.25",
-      stateDir: join(stack.stateRoot, "alice"),
-      owner: "alice",
-      port: stack.instances.alice?.port,
-      faults: { slowSessionMs: 2000 },
-    });
+    // Its sessions are gone with the old process: pair again on the slow one.
+    await stack.restartInstance("alice", { slowSessionMs: 2000 });
     try {
       browser.cookies.clear();
       expect((await navigate(browser)).status).toBe(302);
@@ -261,7 +241,6 @@ describe("instances misbehaving", () => {
       expect(page.status).toBe(200);
       expect(ms).toBeLessThan(1500);
     } finally {
-      await slow.stop();
       await stack.stop();
     }
   });
