@@ -1,0 +1,314 @@
+// The benchmark: the compiled dispatcher against direct access to a fast fake
+// instance, in one run, interleaved (direct, proxied, direct, proxied…), with
+// wrk as the load generator. The dispatcher is pinned to core 0, the load side
+// (wrk, the fake instance, the WebSocket client) to core 1. Reports medians and
+// the ratio dispatcher ÷ direct, the dispatcher's CPU µs per request (from
+// /proc/<pid>/stat), new upstream connections per request, and its RSS.
+//   bun bench/run.ts            the timed run (~5 minutes)
+//   bun bench/run.ts --smoke    every case once, briefly; asserts only that each answered correctly
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+
+const smoke = process.argv.includes("--smoke");
+const ROUNDS = smoke ? 1 : 3;
+const SECONDS = smoke ? 1 : 8;
+const CONNECTIONS = 64;
+const WS_MESSAGES = smoke ? 200 : 3000;
+const PAIRINGS = smoke ? 5 : 40;
+const repo = resolve(import.meta.dir, "..");
+const bun = process.execPath;
+const binary = join(repo, "dist/t3-dispatch");
+const work = mkdtempSync(join(tmpdir(), "t3d-bench-"));
+const children: Subprocess[] = [];
+
+// Every process this starts dies with it, however it ends.
+const cleanup = () => {
+  for (const child of children) child.kill("SIGKILL");
+  rmSync(work, { recursive: true, force: true });
+};
+process.on("exit", cleanup);
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+
+function sh(argv: string[]): string {
+  const result = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe", cwd: repo });
+  if (result.exitCode !== 0) throw new Error(`${argv.join(" ")}: ${result.stderr.toString()}`);
+  return result.stdout.toString();
+}
+
+function ensureWrk(): void {
+  if (Bun.which("wrk")) return;
+  console.log("installing wrk (Debian package)…");
+  sh(["apt-get", "install", "-y", "-q", "wrk"]);
+}
+
+async function waitForFile(path: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const text = await Bun.file(path)
+      .text()
+      .catch(() => "");
+    if (text.trim() !== "") return text.trim();
+    await Bun.sleep(20);
+  }
+  throw new Error(`${path} did not appear`);
+}
+
+async function waitForLog(path: string, pattern: RegExp, timeoutMs = 10_000): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const match = pattern.exec(
+      await Bun.file(path)
+        .text()
+        .catch(() => ""),
+    );
+    if (match) return match;
+    await Bun.sleep(20);
+  }
+  throw new Error(`${pattern} not in ${path}`);
+}
+
+const CLK_TCK = Number(sh(["getconf", "CLK_TCK"]).trim()) || 100;
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK; // utime + stime
+}
+const memoryKiB = (pid: number, field: "VmRSS" | "VmHWM") =>
+  Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
+
+interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  bad: number;
+}
+
+const toMicros = (value: string, unit: string) => Number(value) * ({ us: 1, ms: 1000, s: 1e6 }[unit] ?? 1);
+
+function wrk(url: string, headers: string[], script?: string): WrkResult {
+  const argv = ["taskset", "-c", "1", "wrk", "-t1", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--latency"];
+  for (const header of headers) argv.push("-H", header);
+  if (script) argv.push("-s", script);
+  const out = sh([...argv, url]);
+  const latency = (q: string) => {
+    const match = new RegExp(`^\\s+${q}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(out);
+    return match ? toMicros(match[1] ?? "0", match[2] ?? "us") : Number.NaN;
+  };
+  const bad =
+    Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) +
+    [...out.matchAll(/(connect|read|write|timeout) (\d+)/g)].reduce((sum, m) => sum + Number(m[2]), 0);
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+    p50: latency("50"),
+    p99: latency("99"),
+    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
+    bad,
+  };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+// --- set up -----------------------------------------------------------------
+ensureWrk();
+console.log("building dist/t3-dispatch…");
+sh([bun, "run", "build"]);
+
+const upstreamPortFile = join(work, "upstream.port");
+children.push(
+  Bun.spawn(["taskset", "-c", "1", bun, join(import.meta.dir, "upstream.ts"), upstreamPortFile], {
+    stdout: "ignore",
+    stderr: "inherit",
+  }),
+);
+const upstream = `http://127.0.0.1:${await waitForFile(upstreamPortFile)}`;
+const table = join(work, "dispatch.json");
+writeFileSync(table, JSON.stringify({ bench: { os_user: "bench", port: Number(new URL(upstream).port) } }));
+const mintCommand = `${binary} fake-mint --state-root ${join(work, "state")}`;
+const logFile = join(work, "dispatcher.log");
+const dispatcherProcess = Bun.spawn(
+  [
+    "taskset",
+    "-c",
+    "0",
+    binary,
+    "serve",
+    "--listen",
+    "127.0.0.1:0",
+    "--dispatch-file",
+    table,
+    "--mint-command",
+    mintCommand,
+    "--secret-file",
+    join(work, "secret"),
+    "--metrics-listen",
+    "127.0.0.1:0",
+    "--pair-attempts",
+    "100000",
+  ],
+  { stdout: "ignore", stderr: Bun.file(logFile) },
+);
+children.push(dispatcherProcess);
+const dispatcher = (await waitForLog(logFile, /"event":"listening","url":"([^"]+)"/))[1] ?? "";
+console.log(`dispatcher ${dispatcher} (pid ${dispatcherProcess.pid}), fake instance ${upstream}`);
+const pid = dispatcherProcess.pid;
+await Bun.sleep(300);
+const idleRss = memoryKiB(pid, "VmRSS");
+
+// A paired browser: its cookies, and the identity header the front proxy would add.
+const first = await fetch(`${dispatcher}/`, {
+  headers: { "x-authentik-username": "bench", "sec-fetch-dest": "document" },
+  redirect: "manual",
+});
+const cookie = first.headers
+  .getSetCookie()
+  .map((line) => line.split(";")[0])
+  .join("; ");
+if (first.status !== 302 || !cookie.includes("t3_session=")) throw new Error(`pairing failed: ${first.status}`);
+const auth = [`X-authentik-username: bench`, `Cookie: ${cookie}`];
+
+const echoScript = join(work, "echo.lua");
+writeFileSync(
+  echoScript,
+  `wrk.method = "POST"\nwrk.body = string.rep("e", 65536)\nwrk.headers["Content-Type"] = "application/octet-stream"\n`,
+);
+
+interface Row {
+  name: string;
+  direct: WrkResult[];
+  proxied: WrkResult[];
+  cpuPerRequest: number[];
+  connsPerRequest: number[];
+  peakRss: number;
+  target: { ratio: number; cpu?: number };
+}
+
+async function upstreamConnections(): Promise<number> {
+  return ((await (await fetch(`${upstream}/__stats`)).json()) as { connections: number }).connections;
+}
+
+const cases: Array<{ name: string; path: string; headers: string[]; script?: string; target: Row["target"] }> = [
+  {
+    name: "small GET / (2 KiB, XHR)",
+    path: "/",
+    headers: [...auth, "Sec-Fetch-Dest: empty"],
+    target: { ratio: 0.75, cpu: 50 },
+  },
+  { name: "document navigation", path: "/", headers: [...auth, "Sec-Fetch-Dest: document"], target: { ratio: 0.7 } },
+  { name: "GET 1 MiB", path: "/1m", headers: auth, target: { ratio: 0.95 } },
+  { name: "POST 64 KiB echo", path: "/echo", headers: auth, script: echoScript, target: { ratio: 0.6 } },
+];
+
+const rows: Row[] = [];
+for (const c of cases) {
+  const row: Row = {
+    name: c.name,
+    direct: [],
+    proxied: [],
+    cpuPerRequest: [],
+    connsPerRequest: [],
+    peakRss: 0,
+    target: c.target,
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    row.direct.push(wrk(upstream + c.path, c.headers, c.script));
+    const cpuBefore = cpuMicros(pid);
+    const connsBefore = await upstreamConnections();
+    const proxied = wrk(dispatcher + c.path, c.headers, c.script);
+    row.cpuPerRequest.push((cpuMicros(pid) - cpuBefore) / Math.max(1, proxied.requests));
+    row.connsPerRequest.push(((await upstreamConnections()) - connsBefore) / Math.max(1, proxied.requests));
+    row.proxied.push(proxied);
+  }
+  row.peakRss = memoryKiB(pid, "VmHWM");
+  rows.push(row);
+  console.log(`done: ${c.name}`);
+}
+
+// WebSocket echo round trips, direct and through the dispatcher, interleaved.
+function wsRtt(url: string, withAuth: boolean): { count: number; p50: number; p99: number } {
+  const argv = ["taskset", "-c", "1", bun, join(import.meta.dir, "ws-rtt.ts"), url, String(WS_MESSAGES)];
+  if (withAuth) argv.push(cookie, "bench");
+  return JSON.parse(sh(argv));
+}
+const ws = {
+  direct: [] as Array<{ count: number; p50: number; p99: number }>,
+  proxied: [] as Array<{ count: number; p50: number; p99: number }>,
+};
+for (let round = 0; round < ROUNDS; round++) {
+  ws.direct.push(wsRtt(`${upstream.replace("http", "ws")}/ws`, false));
+  ws.proxied.push(wsRtt(`${dispatcher.replace("http", "ws")}/ws`, true));
+}
+
+// First visits: a pairing each (document navigation, no cookie); the mint alone, for comparison.
+async function timed(run: () => Promise<unknown> | unknown): Promise<number> {
+  const started = performance.now();
+  await run();
+  return (performance.now() - started) * 1000;
+}
+const pairings: number[] = [];
+let pairingFailures = 0;
+for (let i = 0; i < PAIRINGS; i++) {
+  pairings.push(
+    await timed(async () => {
+      const response = await fetch(`${dispatcher}/`, {
+        headers: { "x-authentik-username": "bench", "sec-fetch-dest": "document" },
+        redirect: "manual",
+      });
+      if (response.status !== 302) pairingFailures++;
+    }),
+  );
+}
+const mints: number[] = [];
+for (let i = 0; i < PAIRINGS; i++) mints.push(await timed(() => sh(mintCommand.split(" ").concat("bench"))));
+const peakOverall = memoryKiB(pid, "VmHWM");
+
+// --- report -----------------------------------------------------------------
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "?");
+const lines = [
+  `# t3-dispatch benchmark${smoke ? " (smoke: not timed)" : ""}`,
+  "",
+  `${new Date().toISOString()} · ${ROUNDS} interleaved rounds × ${SECONDS}s · wrk -t1 -c${CONNECTIONS} · dispatcher on core 0, load side on core 1 · Bun ${Bun.version}`,
+  "",
+  "| case | direct req/s | dispatcher req/s | ratio | p50 direct / dispatcher (µs) | p99 direct / dispatcher (µs) | dispatcher CPU µs/req | new upstream conns/req | peak RSS MiB | target |",
+  "|---|---|---|---|---|---|---|---|---|---|",
+];
+let failed = 0;
+for (const row of rows) {
+  const d = median(row.direct.map((r) => r.rps));
+  const p = median(row.proxied.map((r) => r.rps));
+  const ratio = p / d;
+  const cpu = median(row.cpuPerRequest);
+  const conns = median(row.connsPerRequest);
+  const bad = [...row.direct, ...row.proxied].reduce((sum, r) => sum + r.bad + (r.requests === 0 ? 1 : 0), 0);
+  if (bad > 0) failed++;
+  const met = ratio >= row.target.ratio && (row.target.cpu === undefined || cpu <= row.target.cpu) && conns <= 0.01;
+  const target = `≥ ${row.target.ratio}×${row.target.cpu ? `, ≤ ${row.target.cpu} µs` : ""}, ≤ 0.01 conns: ${smoke ? "n/a" : met ? "met" : "MISSED"}${bad ? ` · ${bad} bad responses` : ""}`;
+  lines.push(
+    `| ${row.name} | ${fmt(d)} | ${fmt(p)} | ${fmt(ratio, 2)} | ${fmt(median(row.direct.map((r) => r.p50)))} / ${fmt(median(row.proxied.map((r) => r.p50)))} | ${fmt(median(row.direct.map((r) => r.p99)))} / ${fmt(median(row.proxied.map((r) => r.p99)))} | ${fmt(cpu, 1)} | ${fmt(conns, 4)} | ${fmt(row.peakRss / 1024, 1)} | ${target} |`,
+  );
+}
+const wsAdded = median(ws.proxied.map((r) => r.p50)) - median(ws.direct.map((r) => r.p50));
+const wsComplete = [...ws.direct, ...ws.proxied].every((r) => r.count === WS_MESSAGES);
+if (!wsComplete) failed++;
+if (pairingFailures > 0) failed++;
+lines.push(
+  "",
+  `WebSocket echo round trip (${WS_MESSAGES} sequential messages): direct p50 ${fmt(median(ws.direct.map((r) => r.p50)))} µs / p99 ${fmt(median(ws.direct.map((r) => r.p99)))} µs; through the dispatcher p50 ${fmt(median(ws.proxied.map((r) => r.p50)))} µs / p99 ${fmt(median(ws.proxied.map((r) => r.p99)))} µs; added p50 ${fmt(wsAdded)} µs (target ≤ 500 µs: ${smoke ? "n/a" : wsAdded <= 500 ? "met" : "MISSED"})`,
+  `First-visit pairing (${PAIRINGS} sequential, fake mint): median ${fmt(median(pairings) / 1000, 1)} ms, of which the mint command alone takes ${fmt(median(mints) / 1000, 1)} ms: dispatcher overhead ${fmt((median(pairings) - median(mints)) / 1000, 2)} ms per pairing${pairingFailures ? ` · ${pairingFailures} failed` : ""}`,
+  `Dispatcher RSS: idle ${fmt(idleRss / 1024, 1)} MiB (target ≤ 40), peak ${fmt(peakOverall / 1024, 1)} MiB (target ≤ 100)`,
+);
+const report = lines.join("\n");
+console.log(`\n${report}\n`);
+const resultsDir = join(import.meta.dir, "results");
+mkdirSync(resultsDir, { recursive: true });
+const resultFile = join(resultsDir, smoke ? "smoke.md" : "latest.md");
+writeFileSync(resultFile, `${report}\n`);
+console.log(`written to ${resultFile}`);
+if (failed > 0) {
+  console.error(`benchmark: ${failed} case(s) did not answer correctly`);
+  process.exit(1);
+}
