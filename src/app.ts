@@ -1,5 +1,5 @@
 // Composes the request flow on Elysia's lifecycle:
-//   derive (request id) → resolve (trust → identity → route)
+//   resolve (request id → trust → identity → route)
 //   → beforeHandle (session decision; may pair or refuse) → handler (proxy)
 //   → afterResponse (access log, metrics).
 // Control-plane routes registered before the hooks do not pass through them.
@@ -96,34 +96,34 @@ export function createApp(deps: AppDeps) {
   return (
     new Elysia()
       .get("/healthz", () => new Response("ok\n", { headers: { "content-type": "text/plain; charset=utf-8" } }))
-      .derive(({ request, server }): { meta: Meta } => ({
-        meta: {
+      // Request id, then trust → identity → route. A failure is carried as a
+      // value and answered in beforeHandle (one hook: the hot path pays for one).
+      .resolve(({ request, server }): { meta: Meta; route: Route } => {
+        const meta: Meta = {
           id: requestIdOf(request),
           started: performance.now(),
           peer: deps.peerAddress(server, request),
           html: isDocumentNavigation(request),
           outcome: "proxied",
-        },
-      }))
-      // Trust → identity → route. A failure is carried as a value and answered in beforeHandle.
-      .resolve(({ request, meta }): { route: Route } => {
+        };
         const header = request.headers.get(settings.identityHeader);
         if (header !== null && !deps.trusted(meta.peer)) {
-          return { route: { error: new DispatchError("untrusted_peer", `identity header from ${meta.peer}`) } };
+          return { meta, route: { error: new DispatchError("untrusted_peer", `identity header from ${meta.peer}`) } };
         }
         const user = identityFrom(header);
-        if (user instanceof DispatchError) return { route: { error: user } };
+        if (user instanceof DispatchError) return { meta, route: { error: user } };
         meta.user = user;
         const instance = deps.routing.lookup(user);
-        if (instance) return { route: { instance } };
-        return { route: { error: new DispatchError("not_provisioned", `no dispatch entry for user ${user}`) } };
+        if (instance) return { meta, route: { instance } };
+        return { meta, route: { error: new DispatchError("not_provisioned", `no dispatch entry for user ${user}`) } };
       })
       // The session decision. A session cookie counts only if its owner binding
       // names this user (another person's cookie is dropped). Without one, a
       // navigation pairs and anything else gets a 401; a navigation or a
       // WebSocket with one is checked (briefly cached) and a dead one re-pairs
       // (navigation) or is refused (WebSocket). XHR and assets are never 302'd.
-      .onBeforeHandle(async ({ request, route: { instance, error }, meta }) => {
+      .onBeforeHandle(async ({ request, route, meta }) => {
+        const { instance, error } = route;
         if (!instance) return error && fail(meta, error);
         const url = new URL(request.url);
         const cookies = parseCookies(request.headers.get("cookie"));
@@ -168,7 +168,8 @@ export function createApp(deps: AppDeps) {
       // Steady state: proxy HTTP or bridge a WebSocket to the user's instance.
       .all(
         "*",
-        async ({ request, route: { instance }, server, meta }) => {
+        async ({ request, route, server, meta }) => {
+          const { instance } = route;
           if (!instance) return; // answered in beforeHandle
           const url = new URL(request.url);
           const headers = upstreamRequestHeaders(request, {

@@ -10,7 +10,12 @@ import type { Logger } from "./log";
 
 export const OWNER_COOKIE = "t3d_owner";
 
+/** Verified (user, session, owner) triples kept, so steady-state requests skip the HMAC. */
+const VERIFIED_MAX = 10_000;
+
 export class OwnerBinding {
+  private readonly verified = new Set<string>();
+
   constructor(private readonly secret: Buffer) {}
 
   private mac(user: string, sessionValue: string): string {
@@ -25,9 +30,16 @@ export class OwnerBinding {
   /** Does the companion say this session cookie was minted for `user`? */
   verify(user: string, sessionValue: string, owner: string | undefined): boolean {
     if (owner === undefined || !owner.startsWith(`${user}.`)) return false;
+    const key = `${owner}\0${sessionValue}`;
+    if (this.verified.has(key)) return true;
     const given = Buffer.from(owner.slice(user.length + 1));
     const expected = Buffer.from(this.mac(user, sessionValue));
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    const ok = given.length === expected.length && timingSafeEqual(given, expected);
+    if (ok) {
+      if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
+      this.verified.add(key);
+    }
+    return ok;
   }
 }
 

@@ -65,9 +65,16 @@ export function trustedPeers(cidrs: string[]): PeerCheck | string[] {
     else ranges.push(range);
   }
   if (errors.length > 0) return errors;
+  // Peers are few (the front proxy): remember each verdict rather than redo BigInt math per request.
+  const verdicts = new Map<string, boolean>();
   return (address) => {
     if (address === undefined) return true;
+    const known = verdicts.get(address);
+    if (known !== undefined) return known;
     const peer = parseAddress(address);
-    return peer !== undefined && ranges.some((r) => r.v6 === peer.v6 && (peer.value & r.mask) === r.base);
+    const trusted = peer !== undefined && ranges.some((r) => r.v6 === peer.v6 && (peer.value & r.mask) === r.base);
+    if (verdicts.size >= 4096) verdicts.clear();
+    verdicts.set(address, trusted);
+    return trusted;
   };
 }

@@ -35,9 +35,11 @@ export function upstreamRequestHeaders(request: Request, context: ForwardContext
   const host = headers.get("host");
   headers.delete("host");
   if (context.dropPrefixes.length > 0) {
-    for (const name of [...headers.keys()]) {
-      if (context.dropPrefixes.some((prefix) => name.startsWith(prefix))) headers.delete(name);
+    const dropped: string[] = [];
+    for (const name of headers.keys()) {
+      if (context.dropPrefixes.some((prefix) => name.startsWith(prefix))) dropped.push(name);
     }
+    for (const name of dropped) headers.delete(name);
   }
   if (context.requestId) headers.set("x-request-id", context.requestId);
   if (context.clientAddress) {
