@@ -13,6 +13,19 @@ interface ProxyInit extends RequestInit {
   timeout: false;
 }
 
+/**
+ * Bodies up to this size, declared by Content-Length, are read whole and sent
+ * as one buffer: Bun moves those natively, while a JS stream costs per chunk.
+ * Anything larger, or of unknown length, is streamed (bounded memory).
+ */
+const SMALL_BODY = 256 * 1024;
+
+async function bodyOf(request: Request): Promise<ArrayBuffer | ReadableStream<Uint8Array> | null> {
+  if (request.body === null) return null;
+  const length = Number(request.headers.get("content-length") ?? Number.NaN);
+  return length >= 0 && length <= SMALL_BODY ? await request.arrayBuffer() : request.body;
+}
+
 export async function forwardHttp(
   request: Request,
   upstreamUrl: string,
@@ -22,7 +35,7 @@ export async function forwardHttp(
   const init: ProxyInit = {
     method: request.method,
     headers,
-    body: request.body,
+    body: await bodyOf(request),
     duplex: "half",
     redirect: "manual",
     decompress: false,
