@@ -25,11 +25,16 @@ const children: Subprocess[] = [];
 
 // Every process this starts dies with it, however it ends.
 const cleanup = () => {
-  for (const child of children) child.kill("SIGKILL");
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
   rmSync(work, { recursive: true, force: true });
 };
 process.on("exit", cleanup);
-for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => process.exit(130));
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(signal, () => {
+    cleanup();
+    process.exit(130);
+  });
+}
 
 function sh(argv: string[]): string {
   const result = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe", cwd: repo });
