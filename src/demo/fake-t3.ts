@@ -40,6 +40,8 @@ export interface FakeT3 {
   url: string;
   cookieName: string;
   stats: {
+    /** Times t3's pair page was served: behind the dispatcher, always 0. */
+    pairPageViews: number;
     exchanges: number;
     sessionChecks: number;
     upgrades: number;
@@ -102,6 +104,7 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
   const pairPath = version === "0.0.24" ? "/api/auth/bootstrap" : "/api/auth/browser-session";
   const otherPairPath = version === "0.0.24" ? "/api/auth/browser-session" : "/api/auth/bootstrap";
   const stats: FakeT3["stats"] = {
+    pairPageViews: 0,
     exchanges: 0,
     sessionChecks: 0,
     upgrades: 0,
@@ -277,7 +280,10 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
           : new Response("upgrade failed", { status: 400 });
       }
       if (request.method !== "GET" && request.method !== "HEAD") return new Response(null, { status: 404 });
-      if (url.pathname === "/pair") return html(pairPage(version));
+      if (url.pathname === "/pair") {
+        stats.pairPageViews++;
+        return html(pairPage(version));
+      }
       return html(authenticated(request) ? workspacePage(owner, version) : redirectToPair);
     },
     websocket: {
