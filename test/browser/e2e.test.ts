@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { type BrowserContext, type Browser as Chromium, chromium, type Page } from "playwright-core";
 import { type Caddy, startCaddy } from "../fixtures/caddy";
 import { runToEnd } from "../fixtures/child";
-import { REPO, type Stack, startStack, tempDir } from "../fixtures/stack";
+import { REPO, type Stack, startStack } from "../fixtures/stack";
 
 const SHOTS = join(REPO, ".test-results/screenshots");
 const PASSWORDS = { alice: "alice-pw", bob: "bob-pw", carol: "carol-pw" };
@@ -55,7 +55,6 @@ const showsText = (page: Page, id: string, text: string) =>
   page.waitForFunction(`document.getElementById(${JSON.stringify(id)})?.textContent === ${JSON.stringify(text)}`);
 
 const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
-const wsState = (page: Page) => page.locator("#ws");
 
 describe("a real browser through Caddy and the dispatcher", () => {
   test("1. alice's first visit lands in her workspace, WebSocket connected, one mint", async () => {
