@@ -56,6 +56,8 @@ interface Meta {
   html: boolean;
   user?: string;
   outcome: string;
+  /** The session cookie the handler must check with the instance before proxying. */
+  check?: { name: string; value: string };
 }
 
 /** Headers never forwarded to an instance: the front proxy's identity assertions. */
@@ -93,6 +95,73 @@ export function createApp(deps: AppDeps) {
     return pairedResponse(paired, redirectTarget(url), meta.id);
   };
 
+  /**
+   * The session decision. A session cookie counts only if its owner binding
+   * names this user (another person's cookie is dropped). Without one, a
+   * navigation pairs and anything else gets a 401. A navigation or a WebSocket
+   * with one needs the instance's word (unless recently cached): that check is
+   * left to the handler (meta.check). XHR and assets are never 302'd.
+   */
+  function sessionGate(request: Request, route: Route, meta: Meta): Response | Promise<Response> | undefined {
+    const { instance, error } = route;
+    if (!instance) return error && fail(meta, error);
+    const cookies = parseCookies(request.headers.get("cookie"));
+    const name = cookieNames.find(instance.port, cookies.keys());
+    const value = name === undefined ? undefined : cookies.get(name);
+    const bound = value !== undefined && owners.verify(instance.user, value, cookies.get(OWNER_COOKIE));
+    if (value !== undefined && !bound) {
+      log.log("info", "session_cookie_not_bound", { request_id: meta.id, user: instance.user });
+    }
+    if (name === undefined || value === undefined || !bound) {
+      const url = new URL(request.url);
+      return meta.html
+        ? pairAndRedirect(meta, instance, url)
+        : fail(meta, new DispatchError("no_session", `${request.method} ${url.pathname} without a session`));
+    }
+    if (!meta.html && !isWebSocketUpgrade(request)) return undefined;
+    // t3's SPA navigates to /pair when its session is dead: never trust the cache for it.
+    if (sessions.isValid(instance.port, value) && new URL(request.url).pathname !== "/pair") {
+      metrics.sessionChecks.inc("cached");
+      return undefined;
+    }
+    meta.check = { name, value };
+    return undefined;
+  }
+
+  /** Asks the instance about the session: undefined to proceed, or the re-pair / refusal. */
+  async function checkOrRepair(
+    request: Request,
+    url: URL,
+    instance: Instance,
+    meta: Meta,
+    cookie: { name: string; value: string },
+  ): Promise<Response | undefined> {
+    const verdict = await checkSession(
+      upstreamBase(instance.port),
+      `${cookie.name}=${cookie.value}`,
+      settings.sessionTimeoutMs,
+    );
+    metrics.sessionChecks.inc(verdict.state);
+    if (verdict.state === "unknown") {
+      log.log("warn", "session_check_failed_open", {
+        request_id: meta.id,
+        user: instance.user,
+        reason: verdict.reason,
+      });
+      return undefined;
+    }
+    cookieNames.learn(instance.port, verdict.cookieName);
+    if (verdict.state === "valid") {
+      sessions.remember(instance.port, cookie.value);
+      return undefined;
+    }
+    sessions.forget(instance.port, cookie.value);
+    if (isWebSocketUpgrade(request))
+      return fail(meta, new DispatchError("no_session", "WebSocket with a dead session"));
+    log.log("info", "session_dead_repair", { request_id: meta.id, user: instance.user, port: instance.port });
+    return pairAndRedirect(meta, instance, url);
+  }
+
   return (
     new Elysia()
       .get("/healthz", () => new Response("ok\n", { headers: { "content-type": "text/plain; charset=utf-8" } }))
@@ -117,53 +186,12 @@ export function createApp(deps: AppDeps) {
         if (instance) return { meta, route: { instance } };
         return { meta, route: { error: new DispatchError("not_provisioned", `no dispatch entry for user ${user}`) } };
       })
-      // The session decision. A session cookie counts only if its owner binding
-      // names this user (another person's cookie is dropped). Without one, a
-      // navigation pairs and anything else gets a 401; a navigation or a
-      // WebSocket with one is checked (briefly cached) and a dead one re-pairs
-      // (navigation) or is refused (WebSocket). XHR and assets are never 302'd.
-      .onBeforeHandle(async ({ request, route, meta }) => {
-        const { instance, error } = route;
-        if (!instance) return error && fail(meta, error);
-        const url = new URL(request.url);
-        const cookies = parseCookies(request.headers.get("cookie"));
-        const name = cookieNames.find(instance.port, cookies.keys());
-        const value = name === undefined ? undefined : cookies.get(name);
-        const bound = value !== undefined && owners.verify(instance.user, value, cookies.get(OWNER_COOKIE));
-        if (value !== undefined && !bound) {
-          log.log("info", "session_cookie_not_bound", { request_id: meta.id, user: instance.user });
-        }
-        if (!bound || value === undefined) {
-          return meta.html
-            ? pairAndRedirect(meta, instance, url)
-            : fail(meta, new DispatchError("no_session", `${request.method} ${url.pathname} without a session`));
-        }
-        const upgrade = isWebSocketUpgrade(request);
-        if (!meta.html && !upgrade) return;
-        // t3's SPA navigates to /pair when its session is dead: never trust the cache for it.
-        if (url.pathname !== "/pair" && sessions.isValid(instance.port, value)) {
-          metrics.sessionChecks.inc("cached");
-          return;
-        }
-        const verdict = await checkSession(upstreamBase(instance.port), `${name}=${value}`, settings.sessionTimeoutMs);
-        metrics.sessionChecks.inc(verdict.state);
-        if (verdict.state === "unknown") {
-          log.log("warn", "session_check_failed_open", {
-            request_id: meta.id,
-            user: instance.user,
-            reason: verdict.reason,
-          });
-          return;
-        }
-        cookieNames.learn(instance.port, verdict.cookieName);
-        if (verdict.state === "valid") {
-          sessions.remember(instance.port, value);
-          return;
-        }
-        sessions.forget(instance.port, value);
-        if (upgrade) return fail(meta, new DispatchError("no_session", "WebSocket with a dead session"));
-        log.log("info", "session_dead_repair", { request_id: meta.id, user: instance.user, port: instance.port });
-        return pairAndRedirect(meta, instance, url);
+      // The session gate (see sessionGate). Written as a plain function on
+      // purpose: Elysia awaits an async hook on every request, and the common
+      // case here decides synchronously.
+      .onBeforeHandle(function gate(context) {
+        const early = sessionGate(context.request, context.route, context.meta);
+        return early;
       })
       // Steady state: proxy HTTP or bridge a WebSocket to the user's instance.
       .all(
@@ -172,6 +200,10 @@ export function createApp(deps: AppDeps) {
           const { instance } = route;
           if (!instance) return; // answered in beforeHandle
           const url = new URL(request.url);
+          if (meta.check) {
+            const refused = await checkOrRepair(request, url, instance, meta, meta.check);
+            if (refused) return refused;
+          }
           const headers = upstreamRequestHeaders(request, {
             clientAddress: meta.peer,
             dropPrefixes: DROP_PREFIXES,
