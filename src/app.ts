@@ -193,6 +193,19 @@ export function createApp(deps: AppDeps) {
         const early = sessionGate(context.request, context.route, context.meta);
         return early;
       })
+      // Registered before the catch-all: Elysia applies a hook only to routes added after it.
+      .onAfterResponse(({ meta, set, responseValue }) => {
+        if (!meta) return;
+        metrics.requests.inc(meta.outcome);
+        if (!settings.accessLog) return;
+        log.log("info", "request", {
+          request_id: meta.id,
+          user: meta.user,
+          outcome: meta.outcome,
+          status: responseValue instanceof Response ? responseValue.status : set.status,
+          ms: Math.round((performance.now() - meta.started) * 10) / 10,
+        });
+      })
       // Steady state: proxy HTTP or bridge a WebSocket to the user's instance.
       .all(
         "*",
@@ -227,17 +240,5 @@ export function createApp(deps: AppDeps) {
         },
         { parse: "none" },
       )
-      .onAfterResponse(({ meta, set, responseValue }) => {
-        if (!meta) return;
-        metrics.requests.inc(meta.outcome);
-        if (!settings.accessLog) return;
-        log.log("info", "request", {
-          request_id: meta.id,
-          user: meta.user,
-          outcome: meta.outcome,
-          status: responseValue instanceof Response ? responseValue.status : set.status,
-          ms: Math.round((performance.now() - meta.started) * 10) / 10,
-        });
-      })
   );
 }

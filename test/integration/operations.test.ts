@@ -1,0 +1,126 @@
+// Operations of the running dispatcher: a Unix socket listener, reload on a
+// file change alone, the access log, metrics, WebSockets closed with 1001 on
+// stop, and `t3-dispatch check`.
+import { describe, expect, test } from "bun:test";
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runToEnd } from "../fixtures/child";
+import { Browser, fakeMintCommand, REPO, startPairedStack, startStack, tempDir, until } from "../fixtures/stack";
+
+describe("operations", () => {
+  test("listens on a Unix socket; a peer there may assert an identity (the socket's mode guards it)", async () => {
+    const dir = tempDir();
+    const socket = join(dir, "t3-dispatch.sock");
+    const stack = await startStack({ alice: "0.0.25" }, { settings: { listen: `unix:${socket}` } });
+    try {
+      expect(stack.url).toBe(`unix:${socket}`);
+      const response = await fetch("http://localhost/", {
+        unix: socket,
+        headers: { "x-authentik-username": "alice", "sec-fetch-dest": "document" },
+        redirect: "manual",
+      } as RequestInit);
+      expect(response.status).toBe(302);
+      expect(stack.mints("alice")).toBe(1);
+    } finally {
+      await stack.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a change to the table file is picked up by the watch alone (no poll, no SIGHUP)", async () => {
+    const stack = await startStack({ alice: "0.0.25" }, { settings: { reloadInterval: "1h" } });
+    try {
+      const port = stack.instances.alice?.port ?? 0;
+      // Written elsewhere and renamed into place, as config tools do.
+      const staged = `${stack.tablePath}.new`;
+      writeFileSync(staged, JSON.stringify({ alice: { os_user: "alice", port }, zoe: { os_user: "alice", port } }));
+      await runToEnd(["mv", staged, stack.tablePath]);
+      await until(() => stack.dispatcher.routing.lookup("zoe") !== undefined, 3000);
+      expect(stack.dispatcher.metrics.reloads.get("ok")).toBeGreaterThanOrEqual(1);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  test("one access-log line per request with its request id, and metrics that count", async () => {
+    const { stack, browser } = await startPairedStack("alice", "0.0.25");
+    try {
+      const response = await browser.fetch("/__fake/method", { headers: { "x-request-id": "trace-123" } });
+      expect(response.headers.get("x-request-id")).toBe("trace-123");
+      await until(() => stack.log.lines.some((l) => l.event === "request" && l.request_id === "trace-123"));
+      const line = stack.log.lines.find((l) => l.request_id === "trace-123");
+      expect(line).toMatchObject({ level: "info", user: "alice", outcome: "proxied", status: 200 });
+      expect(JSON.stringify(stack.log.lines)).not.toContain(browser.cookies.get("t3_session") ?? "?");
+      const metrics = await (await fetch(`${stack.dispatcher.metricsUrl}/metrics`)).text();
+      expect(metrics).toContain('t3d_requests_total{outcome="proxied"} 1');
+      expect(metrics).toContain('t3d_requests_total{outcome="paired"} 1');
+      expect(metrics).toContain('t3d_pairings_total{result="ok"} 1');
+      expect(metrics).toMatch(/t3d_pairing_duration_seconds_count 1/);
+      expect((await fetch(`${stack.dispatcher.metricsUrl}/other`)).status).toBe(404);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  test("stopping closes bridged WebSockets with 1001 (going away)", async () => {
+    const { stack, browser } = await startPairedStack("alice", "0.0.25");
+    const ws = new WebSocket(`${stack.url.replace("http", "ws")}/ws`, {
+      headers: { "x-authentik-username": "alice", cookie: browser.cookieHeader },
+    });
+    await new Promise((resolve) => ws.addEventListener("open", resolve));
+    const closed = new Promise<number>((resolve) => ws.addEventListener("close", (e) => resolve(e.code)));
+    await stack.stop();
+    expect(await closed).toBe(1001);
+  });
+
+  test("check lists every problem and exits non-zero; a sound setup passes", async () => {
+    const stack = await startStack({ alice: "0.0.25" });
+    const main = join(REPO, "src/main.ts");
+    const common = ["--dispatch-file", stack.tablePath, "--secret-file", join(stack.stateRoot, "secret")];
+    try {
+      const good = await runToEnd([
+        process.execPath,
+        main,
+        "check",
+        ...common,
+        "--mint-command",
+        fakeMintCommand(stack.stateRoot),
+      ]);
+      expect(good.stdout).toContain("alice → alice@127.0.0.1");
+      expect(good.stdout).toContain("no problems found");
+      expect(good.code).toBe(0);
+      await stack.instances.alice?.stop();
+      const bad = await runToEnd([
+        process.execPath,
+        main,
+        "check",
+        ...common,
+        "--mint-command",
+        "/nonexistent/t3-mint",
+        "--trusted-proxies",
+        "10.0.0.0/99",
+      ]);
+      expect(bad.code).toBe(1);
+      for (const problem of ["not found or not executable", "bad prefix length", "not answering"]) {
+        expect(bad.stdout).toContain(problem);
+      }
+      expect(bad.stdout).toContain("3 problem(s)");
+    } finally {
+      await stack.stop();
+    }
+  });
+});
+
+describe("Secure cookies behind https", () => {
+  test("with an https publicUrl every relayed cookie is Secure", async () => {
+    const stack = await startStack({ alice: "0.0.33" }, { settings: { publicUrl: "https://t3.example.com" } });
+    try {
+      const response = await new Browser(stack.url, "alice").fetch("/", { document: true });
+      const cookies = response.headers.getSetCookie();
+      expect(cookies).toHaveLength(2);
+      for (const cookie of cookies) expect(cookie).toMatch(/; Secure$/);
+    } finally {
+      await stack.stop();
+    }
+  });
+});
