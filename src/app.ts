@@ -221,6 +221,7 @@ export function createApp(deps: AppDeps) {
             clientAddress: meta.peer,
             dropPrefixes: DROP_PREFIXES,
             requestId: meta.id,
+            protocol: url.protocol,
           });
           const path = url.pathname + url.search;
           if (isWebSocketUpgrade(request)) {

@@ -51,7 +51,7 @@ export type RawSettings = Static<typeof RawSettings>;
 const PartialSettings = Type.Partial(RawSettings, {
   additionalProperties: false,
 });
-export type PartialSettings = Static<typeof PartialSettings>;
+type PartialSettings = Static<typeof PartialSettings>;
 
 export const DEFAULTS: RawSettings = {
   // Loopback only: the identity header must come from the front proxy alone.
@@ -142,7 +142,7 @@ export interface OpsSettings {
   autoupdateState: string;
 }
 
-export type SettingsResult = { ok: true; settings: Settings; raw: RawSettings } | { ok: false; errors: string[] };
+type SettingsResult = { ok: true; settings: Settings; raw: RawSettings } | { ok: false; errors: string[] };
 
 const UNIT_MS: Record<string, number> = {
   ms: 1,

@@ -32,7 +32,8 @@ export interface BackupResult {
 
 const BACKUP_NAME = /^state-\d{8}T\d{9}Z(-\d+)?\.sqlite$/;
 
-const stamp = (): string => new Date().toISOString().replace(/[-:.]/g, "");
+/** A UTC timestamp for file names: 20261122T093000123Z. */
+export const stamp = (): string => new Date().toISOString().replace(/[-:.]/g, "");
 
 /** A name no earlier backup has, even within one millisecond. */
 function freshName(dir: string): string {

@@ -6,8 +6,7 @@ import type { Instance } from "../config/table";
 import { DispatchError } from "../errors";
 import { checkSession, type Exchanged, exchangeCredential } from "../t3/client";
 
-export const STEPS = ["mint", "exchange", "session", "websocket"] as const;
-export type Step = (typeof STEPS)[number];
+export type Step = "mint" | "exchange" | "session" | "websocket";
 
 export interface StepResult {
   step: Step;

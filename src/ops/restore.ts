@@ -5,6 +5,7 @@
 import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, renameSync, rmSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { fsyncPath, integrityCheck } from "../runtime/sqlite";
+import { stamp } from "./backup";
 
 export interface RestoreRequest {
   db: string;
@@ -15,8 +16,6 @@ export interface RestoreRequest {
 }
 
 export type RestoreResult = { ok: true; replacedAside: string | undefined } | { ok: false; error: string };
-
-const stamp = (): string => new Date().toISOString().replace(/[-:.]/g, "");
 
 export function restoreDatabase(request: RestoreRequest): RestoreResult {
   const { db, from } = request;

@@ -27,6 +27,8 @@ export interface ForwardContext {
   /** Headers whose name starts with one of these never reach the instance (x-authentik-). */
   dropPrefixes: readonly string[];
   requestId?: string;
+  /** The scheme the request arrived with, for X-Forwarded-Proto when the front proxy did not set it. */
+  protocol?: string;
 }
 
 /** The headers to send upstream for `request`: X-Forwarded-* set, Host left to fetch. */
@@ -48,7 +50,9 @@ export function upstreamRequestHeaders(request: Request, context: ForwardContext
   }
   // The front proxy's values win: it knows the public host and scheme.
   if (!headers.has("x-forwarded-host") && host) headers.set("x-forwarded-host", host);
-  if (!headers.has("x-forwarded-proto")) headers.set("x-forwarded-proto", new URL(request.url).protocol.slice(0, -1));
+  if (!headers.has("x-forwarded-proto")) {
+    headers.set("x-forwarded-proto", (context.protocol ?? new URL(request.url).protocol).slice(0, -1));
+  }
   return headers;
 }
 

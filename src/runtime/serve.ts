@@ -4,6 +4,10 @@ import type { Server } from "bun";
 import type { Elysia } from "elysia";
 import type { ListenAddress } from "../config/settings";
 
+/** Where Bun should bind: a Unix socket path, or host and port. */
+const bindOptions = (listen: ListenAddress) =>
+  listen.kind === "unix" ? { unix: listen.path } : { hostname: listen.hostname, port: listen.port };
+
 export interface Listening {
   /** The bound port (useful with port 0), or undefined on a Unix socket. */
   port: number | undefined;
@@ -21,7 +25,7 @@ interface ServableApp {
 }
 
 export function serveApp(app: ServableApp, listen: ListenAddress): Listening {
-  const where = listen.kind === "unix" ? { unix: listen.path } : { hostname: listen.hostname, port: listen.port };
+  const where = bindOptions(listen);
   const options = {
     ...where,
     // Quiet SSE streams and long polls must not be cut (Elysia sets 30 s).
@@ -56,7 +60,7 @@ export function peerAddress(server: unknown, request: Request): string | undefin
 
 /** The Prometheus endpoint on its own listener (GET /metrics), away from the proxied traffic. */
 export function serveMetrics(listen: ListenAddress, render: () => string): { url: string; stop(): Promise<void> } {
-  const where = listen.kind === "unix" ? { unix: listen.path } : { hostname: listen.hostname, port: listen.port };
+  const where = bindOptions(listen);
   const server = Bun.serve({
     ...where,
     reusePort: false,

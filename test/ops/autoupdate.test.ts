@@ -12,7 +12,7 @@ import { runCommand } from "../../src/runtime/spawn";
 import { probeWebSocket } from "../../src/runtime/websocket-probe";
 import { fetchServerVersion } from "../../src/t3/client";
 import { runToEnd } from "../fixtures/child";
-import { fakeMintCommand, REPO, tempDir } from "../fixtures/stack";
+import { fakeMintCommand, freePort, REPO, tempDir } from "../fixtures/stack";
 
 const root = tempDir("t3d-update-");
 const HOST = [process.execPath, join(REPO, "test/fixtures/fake-host.ts"), root];
@@ -38,13 +38,6 @@ function contents(user: string) {
   } finally {
     db.close();
   }
-}
-
-async function freePort(): Promise<number> {
-  const probe = Bun.serve({ port: 0, fetch: () => new Response() });
-  const port = probe.port as number;
-  await probe.stop(true);
-  return port;
 }
 
 const autoupdate = (...args: string[]) =>
