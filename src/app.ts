@@ -16,19 +16,12 @@ import { Pairing, pairedResponse, redirectTarget } from "./pairing";
 import { isWebSocketUpgrade, takeWebSocketHandshake, upstreamRequestHeaders } from "./proxy/headers";
 import { forwardHttp } from "./proxy/http";
 import { requestIdOf } from "./request-id";
+import type { Runtime, WebSocketTarget } from "./runtime/runtime";
 import type { CookieNames } from "./session";
 import { isDocumentNavigation } from "./session";
 import type { SessionCache } from "./session-cache";
 import { checkSession, exchangeCredential } from "./t3/client";
 import type { PeerCheck } from "./trust";
-
-/** The runtime-specific WebSocket upgrade; undefined means the socket is bridged. */
-export type WebSocketBridge = (
-  server: unknown,
-  request: Request,
-  target: { url: string; headers: Headers; protocols: string[]; connectTimeoutMs: number },
-  log: Logger,
-) => Promise<DispatchError | undefined>;
 
 export interface AppDeps {
   settings: Settings;
@@ -38,9 +31,15 @@ export interface AppDeps {
   owners: OwnerBinding;
   trusted: PeerCheck;
   mint(osUser: string): Promise<string | DispatchError>;
-  bridge: WebSocketBridge;
-  /** The peer address of a request, when the runtime knows it. */
-  peerAddress(server: unknown, request: Request): string | undefined;
+  /** What the runtime does for the proxy: peer address, upstream fetch, WebSocket bridge. */
+  runtime: Pick<Runtime, "peerAddress" | "fetchUpstream">;
+  /** The runtime's WebSocket bridge, bound to the server's set of open sockets. */
+  bridge(
+    server: unknown,
+    request: Request,
+    target: WebSocketTarget,
+    log: Logger,
+  ): Promise<Response | DispatchError | undefined>;
   metrics: Metrics;
   log: Logger;
 }
@@ -64,7 +63,7 @@ interface Meta {
 const DROP_PREFIXES = ["x-authentik-"];
 
 export function createApp(deps: AppDeps) {
-  const { settings, log, cookieNames, sessions, owners, metrics } = deps;
+  const { settings, log, cookieNames, sessions, owners, metrics, runtime } = deps;
   const upstreamBase = (port: number): string => `http://${settings.upstreamHost}:${port}`;
   const pairing = new Pairing({
     mint: deps.mint,
@@ -171,7 +170,7 @@ export function createApp(deps: AppDeps) {
         const meta: Meta = {
           id: requestIdOf(request),
           started: performance.now(),
-          peer: deps.peerAddress(server, request),
+          peer: runtime.peerAddress(server, request),
           html: isDocumentNavigation(request),
           outcome: "proxied",
         };
@@ -233,10 +232,11 @@ export function createApp(deps: AppDeps) {
               protocols,
               connectTimeoutMs: settings.exchangeTimeoutMs,
             };
-            const failed = await deps.bridge(server, request, target, log);
-            return failed && fail(meta, failed);
+            const bridged = await deps.bridge(server, request, target, log);
+            return bridged instanceof DispatchError ? fail(meta, bridged) : bridged;
           }
-          const response = await forwardHttp(request, upstreamBase(instance.port) + path, headers, meta.id);
+          const upstreamUrl = upstreamBase(instance.port) + path;
+          const response = await forwardHttp(request, upstreamUrl, headers, runtime.fetchUpstream, meta.id);
           return response instanceof DispatchError ? fail(meta, response) : response;
         },
         { parse: "none" },

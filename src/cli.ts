@@ -2,7 +2,7 @@
 // mint wrapper (`fake-mint`) and the t3 CLI (`fake-t3`).
 // Settings come from flags > T3D_* environment > --config file > defaults.
 import { parseArgs } from "node:util";
-import pkg from "../package.json";
+import pkg from "../package.json" with { type: "json" };
 import { parseSettingsArgs, settingsOrExit } from "./config/args";
 import { DEFAULTS, envName, flagName, SETTING_KEYS } from "./config/settings";
 import { createLogger } from "./log";
@@ -30,11 +30,12 @@ ${SETTING_KEYS.map((k) => `  --${flagName(k).padEnd(18)} ${envName(k).padEnd(22)
 
 type Exit = number | "running";
 
-function onSignals(stop: () => Promise<void>, reload?: () => void): void {
+async function onSignals(stop: () => Promise<void>, reload?: () => void): Promise<void> {
+  const { runtime } = await import("./runtime/current");
   const shutdown = () => void stop().then(() => process.exit(0));
-  process.on("SIGTERM", shutdown);
-  process.on("SIGINT", shutdown);
-  if (reload) process.on("SIGHUP", reload);
+  runtime.onSignal("SIGTERM", shutdown);
+  runtime.onSignal("SIGINT", shutdown);
+  if (reload) runtime.onSignal("SIGHUP", reload);
 }
 
 async function serve(args: string[]): Promise<Exit> {
@@ -44,7 +45,7 @@ async function serve(args: string[]): Promise<Exit> {
   const { startServer, StartupError } = await import("./server");
   try {
     const running = await startServer(parsed.settings, log);
-    onSignals(running.stop, () => void running.routing.reload());
+    await onSignals(running.stop, () => void running.routing.reload());
     return "running";
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
@@ -60,7 +61,7 @@ async function demo(args: string[]): Promise<Exit> {
     strict: true,
   });
   const { runDemo } = await import("./demo/demo");
-  onSignals(await runDemo(Number(values.port), createLogger()));
+  await onSignals(await runDemo(Number(values.port), createLogger()));
   return "running";
 }
 

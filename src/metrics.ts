@@ -97,3 +97,10 @@ export class Metrics {
     ].join("\n")}\n`;
   }
 }
+
+/** The Prometheus endpoint (GET /metrics), served on its own listener away from the proxied traffic. */
+export function metricsResponse(request: Request, metrics: Metrics): Response {
+  return new URL(request.url).pathname === "/metrics"
+    ? new Response(metrics.render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } })
+    : new Response("not found\n", { status: 404 });
+}

@@ -4,14 +4,14 @@
 import { createApp } from "./app";
 import type { Settings } from "./config/settings";
 import type { Logger } from "./log";
-import { Metrics } from "./metrics";
+import { Metrics, metricsResponse } from "./metrics";
 import { mintCredential } from "./mint";
 import { loadSecret, OwnerBinding } from "./owner";
 import { Routing, readTableFile } from "./routing";
-import { type Listening, peerAddress, serveApp, serveMetrics } from "./runtime/serve";
-import { runCommand } from "./runtime/spawn";
+import { runCommand } from "./runtime/command";
+import { runtime } from "./runtime/current";
+import type { Listening, OpenSockets } from "./runtime/runtime";
 import { watchFile } from "./runtime/watch";
-import { bridgeWebSocket, type OpenSockets } from "./runtime/websocket-bridge";
 import { CookieNames } from "./session";
 import { SessionCache } from "./session-cache";
 import { trustedPeers } from "./trust";
@@ -51,23 +51,28 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     owners: new OwnerBinding(loadSecret(settings.secretFile, log)),
     trusted,
     mint: (osUser) =>
-      mintCredential(osUser, { command: settings.mintCommand, timeoutMs: settings.mintTimeoutMs, run: runCommand }),
+      mintCredential(osUser, {
+        command: settings.mintCommand,
+        timeoutMs: settings.mintTimeoutMs,
+        run: (argv, timeoutMs) => runCommand(runtime.spawn, argv, timeoutMs),
+      }),
+    runtime,
     bridge: (server, request, target, bridgeLog) =>
-      bridgeWebSocket(server as Parameters<typeof bridgeWebSocket>[0], request, target, bridgeLog, openSockets),
-    peerAddress,
+      runtime.bridgeWebSocket(server, request, target, bridgeLog, openSockets),
     metrics,
     log,
   });
-  const listening = serveApp(app, settings.listen);
+  const listening = runtime.serveApp(app, settings.listen);
   const metricsServer = settings.metricsListen
-    ? serveMetrics(settings.metricsListen, () => {
+    ? runtime.serveFetch(settings.metricsListen, (request) => {
         metrics.openWebSockets.set(openSockets.size);
-        return metrics.render();
+        return metricsResponse(request, metrics);
       })
     : undefined;
   routing.startPolling(settings.reloadIntervalMs);
-  const watcher = watchFile(settings.dispatchFile, () => void routing.reload());
+  const watcher = watchFile(settings.dispatchFile, () => void routing.reload(), runtime.watchDirectory);
   log.log("info", "listening", {
+    runtime: runtime.name,
     url: listening.url,
     metrics: metricsServer?.url,
     users: routing.size,

@@ -10,6 +10,7 @@ import { DispatchError } from "../src/errors";
 import { memoryLogger } from "../src/log";
 import { Metrics } from "../src/metrics";
 import { OwnerBinding } from "../src/owner";
+import { bunRuntime } from "../src/runtime/bun";
 import { CookieNames } from "../src/session";
 import { SessionCache } from "../src/session-cache";
 import { handlersFor, type MockInstance, mockInstance } from "./fixtures/msw-t3";
@@ -46,7 +47,7 @@ const app = createApp({
     return credential;
   },
   bridge: async () => new DispatchError("upstream_down", "no WebSocket in handler tests"),
-  peerAddress: () => undefined,
+  runtime: { fetchUpstream: bunRuntime.fetchUpstream, peerAddress: () => undefined },
   metrics,
   log,
 });

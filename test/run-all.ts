@@ -1,16 +1,37 @@
 // `npm test`: builds the binary (the smoke test runs it), runs every test with
-// a JUnit report, and ends with the plain line CI counts: `N passed, N failed`.
-// Exits non-zero when anything failed or nothing ran.
+// a JUnit report, then the dispatcher integration scenarios again against a
+// dispatcher running under Deno, and ends with the plain line CI counts:
+// `N passed, N failed`. Exits non-zero when anything failed or nothing ran.
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const repo = resolve(import.meta.dir, "..");
-const report = join(repo, ".test-results/junit.xml");
 const bun = process.execPath;
+/** The scenarios that must behave the same whichever runtime serves the dispatcher. */
+const DENO_SUITE = ["pairing", "proxy-http", "websocket"].map((name) => `test/integration/${name}.test.ts`);
 
-function run(argv: string[]): number {
-  const result = Bun.spawnSync(argv, { cwd: repo, stdio: ["ignore", "inherit", "inherit"] });
+function run(argv: string[], env: Record<string, string | undefined> = process.env): number {
+  const result = Bun.spawnSync(argv, { cwd: repo, env, stdio: ["ignore", "inherit", "inherit"] });
   return result.exitCode ?? 1;
+}
+
+/** One `bun test` run with its own report: its exit code and counts. */
+function suite(name: string, args: string[], env?: Record<string, string | undefined>) {
+  const report = join(repo, `.test-results/${name}.xml`);
+  rmSync(report, { force: true });
+  const exitCode = run([bun, "test", "--reporter=junit", `--reporter-outfile=${report}`, ...args], env);
+  let xml = "";
+  try {
+    xml = readFileSync(report, "utf8");
+  } catch {
+    // No report at all: counted as a failure below.
+  }
+  const totals = /<testsuites\b[^>]*>/.exec(xml)?.[0] ?? "";
+  const count = (key: string) => Number(new RegExp(`\\b${key}="(\\d+)"`).exec(totals)?.[1] ?? 0);
+  const failed = count("failures") + count("errors");
+  const skipped = count("skipped");
+  const passed = count("tests") - failed - skipped;
+  return { ok: exitCode === 0 && failed === 0 && passed > 0, passed, failed, skipped };
 }
 
 if (run([bun, "run", "build"]) !== 0) {
@@ -18,20 +39,15 @@ if (run([bun, "run", "build"]) !== 0) {
   process.exit(1);
 }
 mkdirSync(join(repo, ".test-results"), { recursive: true });
-rmSync(report, { force: true });
-const exitCode = run([bun, "test", "--reporter=junit", `--reporter-outfile=${report}`, ...process.argv.slice(2)]);
-
-let xml = "";
-try {
-  xml = readFileSync(report, "utf8");
-} catch {
-  // No report at all: counted as a failure below.
+const args = process.argv.slice(2);
+const runs = [suite("junit", args)];
+// With arguments (a file, -t …) only that selection runs, under Bun.
+if (args.length === 0) {
+  console.log("\n— the dispatcher integration scenarios again, the dispatcher under Deno —");
+  runs.push(suite("junit-deno", DENO_SUITE, { ...process.env, TEST_DISPATCHER_RUNTIME: "deno" }));
 }
-const totals = /<testsuites\b[^>]*>/.exec(xml)?.[0] ?? "";
-const count = (name: string) => Number(new RegExp(`\\b${name}="(\\d+)"`).exec(totals)?.[1] ?? 0);
-const tests = count("tests");
-const failed = count("failures") + count("errors");
-const skipped = count("skipped");
-const passed = tests - failed - skipped;
-console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ""}`);
-if (exitCode !== 0 || failed > 0 || passed <= 0) process.exit(1);
+const sum = (key: "passed" | "failed" | "skipped") => runs.reduce((total, r) => total + r[key], 0);
+console.log(
+  `${sum("passed")} passed, ${sum("failed")} failed${sum("skipped") > 0 ? `, ${sum("skipped")} skipped` : ""}`,
+);
+if (!runs.every((r) => r.ok)) process.exit(1);

@@ -47,6 +47,8 @@ export interface FakeT3 {
     upgrades: number;
     lastUpgrade?: Headers;
     closeCodes: number[];
+    /** Frames a `flood:` command has sent so far (held back while the dispatcher is backpressured). */
+    floodSent: number;
   };
   wipeSessions(): void;
   stop(): Promise<void>;
@@ -74,24 +76,26 @@ function cookieValue(request: Request, name: string): string | undefined {
 }
 
 /** Sends numbered frames as fast as the dispatcher takes them, resuming on drain. */
-function flood(ws: Socket): void {
+function flood(ws: Socket, stats: FakeT3["stats"]): void {
   const state = ws.data.flood;
   while (state && state.next < state.count) {
     const frame = new Uint8Array(state.size).fill(state.next % 256);
     new DataView(frame.buffer).setUint32(0, state.next++);
+    stats.floodSent++;
     if (ws.send(frame) === -1) return; // backpressure: continue in drain
   }
 }
 
 /** A WebSocket echo with a few commands: `close:<code>:<reason>` and `flood:<n>:<bytes>`. */
-function onSocketMessage(ws: Socket, message: string | Buffer): void {
+function onSocketMessage(ws: Socket, message: string | Buffer, stats: FakeT3["stats"]): void {
   if (typeof message === "string" && message.startsWith("close:")) {
     const [, code, reason] = message.split(":");
     ws.close(Number(code), reason);
   } else if (typeof message === "string" && message.startsWith("flood:")) {
     const [, count = 0, size = 4] = message.split(":").map(Number);
     ws.data.flood = { next: 0, count, size };
-    flood(ws);
+    stats.floodSent = 0;
+    flood(ws, stats);
   } else {
     ws.send(message);
   }
@@ -109,6 +113,7 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
     sessionChecks: 0,
     upgrades: 0,
     closeCodes: [],
+    floodSent: 0,
   };
   let cookieName = "t3_session";
   const faults = options.faults ?? {};
@@ -287,8 +292,8 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
       return html(authenticated(request) ? workspacePage(owner, version) : redirectToPair);
     },
     websocket: {
-      message: onSocketMessage,
-      drain: flood,
+      message: (ws, message) => onSocketMessage(ws, message, stats),
+      drain: (ws) => flood(ws, stats),
       close(_ws, code) {
         stats.closeCodes.push(code);
       },

@@ -6,6 +6,7 @@ import { DispatchError } from "../errors";
 import { createLogger } from "../log";
 import { isWebSocketUpgrade, takeWebSocketHandshake, upstreamRequestHeaders } from "../proxy/headers";
 import { forwardHttp } from "../proxy/http";
+import { bunRuntime } from "../runtime/bun";
 import { bridgeSocketHandler, bridgeWebSocket } from "../runtime/websocket-bridge";
 
 const USER_COOKIE = "demo_user";
@@ -72,7 +73,7 @@ export function startFront(options: { port: number; dispatcherUrl: string; users
         );
         return failed ? new Response(`${failed.message}\n`, { status: 502 }) : undefined;
       }
-      const response = await forwardHttp(request, target, headers);
+      const response = await forwardHttp(request, target, headers, bunRuntime.fetchUpstream);
       return response instanceof DispatchError ? new Response(`${response.message}\n`, { status: 502 }) : response;
     },
     websocket: bridgeSocketHandler,

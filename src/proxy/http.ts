@@ -4,14 +4,8 @@
 import { DispatchError } from "../errors";
 import { stripHopByHop } from "./headers";
 
-/** Bun's fetch extensions; other runtimes ignore unknown init keys. */
-interface ProxyInit extends RequestInit {
-  duplex: "half";
-  /** Bun decompresses by default but keeps content-encoding: the body would be corrupt. */
-  decompress: false;
-  /** Bun's 5-minute idle timer would cut quiet SSE streams and long polls. */
-  timeout: false;
-}
+/** The runtime's fetch for proxying: raw body bytes, headers the caller may change. */
+export type UpstreamFetch = (url: string, init: RequestInit & { duplex: "half" }) => Promise<Response>;
 
 /**
  * Bodies up to this size, declared by Content-Length, are read whole and sent
@@ -30,22 +24,20 @@ export async function forwardHttp(
   request: Request,
   upstreamUrl: string,
   headers: Headers,
+  fetchUpstream: UpstreamFetch,
   requestId?: string,
 ): Promise<Response | DispatchError> {
-  const init: ProxyInit = {
-    method: request.method,
-    headers,
-    body: await bodyOf(request),
-    duplex: "half",
-    redirect: "manual",
-    decompress: false,
-    timeout: false,
-    // The browser went away: stop the upstream request too.
-    signal: request.signal,
-  };
   let upstream: Response;
   try {
-    upstream = await fetch(upstreamUrl, init);
+    upstream = await fetchUpstream(upstreamUrl, {
+      method: request.method,
+      headers,
+      body: await bodyOf(request),
+      duplex: "half",
+      redirect: "manual",
+      // The browser went away: stop the upstream request too.
+      signal: request.signal,
+    });
   } catch (error) {
     // The browser left first: nothing to answer, and not the instance's fault.
     if (request.signal.aborted) return new Response(null, { status: 499 });
@@ -54,8 +46,7 @@ export async function forwardHttp(
       `${request.method} ${new URL(upstreamUrl).pathname}: ${(error as Error).message}`,
     );
   }
-  // The upstream response is passed on as it is (Bun's fetch gives it mutable
-  // headers): no copy of headers or body on the hot path.
+  // The upstream response is passed on as it is: no copy of headers or body on the hot path.
   stripHopByHop(upstream.headers);
   if (requestId) upstream.headers.set("x-request-id", requestId);
   return upstream;

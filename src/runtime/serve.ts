@@ -3,26 +3,11 @@
 import type { Server } from "bun";
 import type { Elysia } from "elysia";
 import type { ListenAddress } from "../config/settings";
+import type { Listening, ServableApp } from "./runtime";
 
 /** Where Bun should bind: a Unix socket path, or host and port. */
 const bindOptions = (listen: ListenAddress) =>
   listen.kind === "unix" ? { unix: listen.path } : { hostname: listen.hostname, port: listen.port };
-
-export interface Listening {
-  /** The bound port (useful with port 0), or undefined on a Unix socket. */
-  port: number | undefined;
-  url: string;
-  /** Stops accepting; resolves when every in-flight request and socket is done. */
-  drain(): Promise<void>;
-  /** Stops at once, cutting what is in flight. */
-  stop(): Promise<void>;
-}
-
-/** The part of an Elysia app this module uses, whatever its routes' types. */
-interface ServableApp {
-  listen(options: Parameters<Elysia["listen"]>[0]): unknown;
-  server: Server<unknown> | null;
-}
 
 export function serveApp(app: ServableApp, listen: ListenAddress): Listening {
   const where = bindOptions(listen);
@@ -58,17 +43,13 @@ export function peerAddress(server: unknown, request: Request): string | undefin
   return (server as Server<unknown> | null)?.requestIP(request)?.address;
 }
 
-/** The Prometheus endpoint on its own listener (GET /metrics), away from the proxied traffic. */
-export function serveMetrics(listen: ListenAddress, render: () => string): { url: string; stop(): Promise<void> } {
+/** A plain handler on a listener of its own. */
+export function serveFetch(
+  listen: ListenAddress,
+  fetch: (request: Request) => Response,
+): { url: string; stop(): Promise<void> } {
   const where = bindOptions(listen);
-  const server = Bun.serve({
-    ...where,
-    reusePort: false,
-    fetch: (request) =>
-      new URL(request.url).pathname === "/metrics"
-        ? new Response(render(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } })
-        : new Response("not found\n", { status: 404 }),
-  } as Parameters<typeof Bun.serve>[0]);
+  const server = Bun.serve({ ...where, reusePort: false, fetch } as Parameters<typeof Bun.serve>[0]);
   return {
     url: listen.kind === "tcp" ? `http://${listen.hostname}:${server.port}` : `unix:${listen.path}`,
     stop: () => server.stop(true),

@@ -6,10 +6,13 @@
 import type { Server, ServerWebSocket } from "bun";
 import { DispatchError } from "../errors";
 import type { Logger } from "../log";
-
-/** Pause the browser's reads when this much is queued towards the instance. */
-const HIGH_WATER = 1024 * 1024;
-const DRAIN_POLL_MS = 5;
+import {
+  BRIDGE_DRAIN_POLL_MS,
+  BRIDGE_HIGH_WATER,
+  type OpenSockets,
+  sendableCloseCode,
+  type WebSocketTarget,
+} from "./runtime";
 
 /** Bun routes a socket's events to the handlers in its `data` (Elysia's global handler does). */
 interface BridgeHandlers {
@@ -19,23 +22,12 @@ interface BridgeHandlers {
   close(ws: ServerWebSocket<BridgeHandlers>, code: number, reason: string): void;
 }
 
-export interface WebSocketTarget {
-  url: string;
-  headers: Headers;
-  protocols: string[];
-  connectTimeoutMs: number;
-}
-
-/** Close codes a peer may put on the wire (RFC 6455 §7.4); 1005/1006/1015 are local-only. */
-const sendable = (code: number): boolean =>
-  (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
-
 function closeWith(
   socket: { close(code?: number, reason?: string): void; terminate(): void },
   code: number,
   reason: string,
 ): void {
-  if (sendable(code)) socket.close(code, reason);
+  if (sendableCloseCode(code)) socket.close(code, reason);
   else if (code === 1005) socket.close();
   else socket.terminate(); // 1006: the other side vanished; so does this one
 }
@@ -65,9 +57,6 @@ function connectUpstream(target: WebSocketTarget): Promise<WebSocket | string> {
 }
 
 /** Upgrades `request` and bridges it; undefined when the upgrade happened, else a typed error. */
-/** The bridged browser sockets that are open, so a shutdown can close them (1001). */
-export type OpenSockets = Set<{ close(code?: number, reason?: string): void }>;
-
 export async function bridgeWebSocket(
   server: Server<unknown>,
   request: Request,
@@ -101,11 +90,11 @@ export async function bridgeWebSocket(
 
   const waitForUpstreamDrain = (ws: ServerWebSocket<BridgeHandlers>): void => {
     const poll = setInterval(() => {
-      if (upstream.bufferedAmount < HIGH_WATER / 2 || upstream.readyState !== WebSocket.OPEN) {
+      if (upstream.bufferedAmount < BRIDGE_HIGH_WATER / 2 || upstream.readyState !== WebSocket.OPEN) {
         clearInterval(poll);
         ws.resume();
       }
-    }, DRAIN_POLL_MS);
+    }, BRIDGE_DRAIN_POLL_MS);
   };
 
   const handlers: BridgeHandlers = {
@@ -118,7 +107,7 @@ export async function bridgeWebSocket(
     },
     message(ws, message) {
       upstream.send(message);
-      if (upstream.bufferedAmount > HIGH_WATER) {
+      if (upstream.bufferedAmount > BRIDGE_HIGH_WATER) {
         ws.pause();
         waitForUpstreamDrain(ws);
       }

@@ -1,7 +1,7 @@
 // Pairing against real fake t3 instances, with the fake mint run as a real
 // child process and the real dispatcher on a real port.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Browser, type Stack, startStack } from "../fixtures/stack";
+import { Browser, type Stack, startStack, until } from "../fixtures/stack";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -61,6 +61,18 @@ describe("refusals", () => {
     expect(unknown.status).toBe(403);
     expect(await unknown.text()).toContain("no t3 instance provisioned for this user");
   });
+
+  test("an identity header from a peer that is not the front proxy: 403, nothing minted", async () => {
+    const guarded = await startStack({ frank: "0.0.25" }, { settings: { trustedProxies: "10.0.0.0/8" } });
+    try {
+      const forged = await new Browser(guarded.url, "frank").fetch("/", { document: true });
+      expect(forged.status).toBe(403);
+      expect(await forged.text()).toContain("only accepted from the front proxy");
+      expect(guarded.mints("frank")).toBe(0);
+    } finally {
+      await guarded.stop();
+    }
+  });
 });
 
 describe("mint command failures (real child processes)", () => {
@@ -73,6 +85,8 @@ describe("mint command failures (real child processes)", () => {
       const response = await new Browser(again.url, "dave").fetch("/", { document: true });
       expect(response.status).toBe(status);
       expect(await response.text()).toContain(body);
+      // A Deno dispatcher's log arrives through a pipe, a moment after its answer.
+      await until(() => again.log.lines.some((l) => l.level === "error"));
       expect(again.log.lines.filter((l) => l.level === "error")).toHaveLength(1);
     } finally {
       await again.stop();

@@ -1,0 +1,38 @@
+// The Bun runtime: Elysia's own Bun adapter serves (server.upgrade for
+// WebSockets), Bun.spawn runs children, node:process signals, node:fs watch.
+import { watch } from "node:fs";
+import type { Runtime } from "./runtime";
+import { peerAddress, serveApp, serveFetch } from "./serve";
+import { spawnBun } from "./spawn";
+import { bridgeWebSocket } from "./websocket-bridge";
+
+/** Bun's fetch extensions for a proxy. */
+interface BunProxyInit extends RequestInit {
+  /** Bun decompresses by default but keeps content-encoding: the body would be corrupt. */
+  decompress: false;
+  /** Bun's 5-minute idle timer would cut quiet SSE streams and long polls. */
+  timeout: false;
+}
+
+export const bunRuntime: Runtime = {
+  name: "bun",
+  serveApp,
+  serveFetch,
+  peerAddress,
+  bridgeWebSocket: (server, request, target, log, open) =>
+    bridgeWebSocket(server as Parameters<typeof bridgeWebSocket>[0], request, target, log, open),
+  // Bun's fetch gives the response mutable headers: it is passed on as it is.
+  fetchUpstream: (url, init) => fetch(url, { ...init, decompress: false, timeout: false } as BunProxyInit),
+  spawn: spawnBun,
+  onSignal: (signal, handler) => void process.on(signal, handler),
+  watchDirectory(dir, onEvent) {
+    try {
+      const watcher = watch(dir, (_event, name) => onEvent(name));
+      watcher.unref?.();
+      return watcher;
+    } catch {
+      // No watch support here: the poll (and SIGHUP) still reload.
+      return { close() {} };
+    }
+  },
+};

@@ -1,0 +1,116 @@
+// Deno: bridge a browser WebSocket to the instance's, with the Bun bridge's
+// guarantees. The instance's socket is a WebSocketStream, opened first so its
+// negotiated subprotocol goes back in our 101; its frames are read only while
+// the browser's send buffer is below the high-water mark, so a slow browser
+// holds the instance back instead of filling memory. Text stays text
+// (byte-exact), binary stays binary, close codes cross both ways.
+//
+// Deno's server socket cannot stop reading the browser, so frames towards the
+// instance queue in the stream's writer; past QUEUE_LIMIT (the send buffer Bun
+// allows) the browser is closed with 1013 (try again later) rather than
+// letting one socket take unbounded memory.
+import { DispatchError } from "../errors";
+import type { Logger } from "../log";
+import type { DenoApi, WebSocketStreamConstructor } from "./deno-api";
+import {
+  BRIDGE_DRAIN_POLL_MS,
+  BRIDGE_HIGH_WATER,
+  type OpenSockets,
+  sendableCloseCode,
+  type WebSocketTarget,
+} from "./runtime";
+
+const QUEUE_LIMIT = 32 * 1024 * 1024;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Deno's client sockets may only send 1000 and 3000–4999; other codes cross as 1000 with their reason. */
+const clientCloseInfo = (code: number, reason: string) =>
+  code === 1000 || (code >= 3000 && code <= 4999) ? { closeCode: code, reason } : { closeCode: 1000, reason };
+
+export async function bridgeWebSocketDeno(
+  deno: DenoApi,
+  WebSocketStream: WebSocketStreamConstructor,
+  request: Request,
+  target: WebSocketTarget,
+  log: Logger,
+  open: OpenSockets,
+): Promise<Response | DispatchError> {
+  const path = new URL(target.url).pathname;
+  const opening = new AbortController();
+  const timer = setTimeout(() => opening.abort(), target.connectTimeoutMs);
+  const upstream = new WebSocketStream(target.url, {
+    protocols: target.protocols,
+    headers: target.headers,
+    signal: opening.signal,
+  });
+  // A failed open rejects `closed` too; the failure is reported once, below.
+  upstream.closed.catch(() => undefined);
+  let connection: Awaited<typeof upstream.opened>;
+  try {
+    connection = await upstream.opened;
+  } catch (error) {
+    const reason = opening.signal.aborted ? `no answer within ${target.connectTimeoutMs} ms` : (error as Error).message;
+    return new DispatchError("upstream_down", `WebSocket ${path}: ${reason}`);
+  } finally {
+    clearTimeout(timer);
+  }
+
+  let upgrade: ReturnType<DenoApi["upgradeWebSocket"]>;
+  try {
+    // Deno refuses a protocol the browser did not offer; the instance picked from the browser's list.
+    upgrade = deno.upgradeWebSocket(request, { protocol: connection.protocol || undefined, idleTimeout: 0 });
+  } catch (error) {
+    upstream.close({ closeCode: 1000, reason: "client upgrade failed" });
+    return new DispatchError("upstream_down", `the browser's WebSocket upgrade failed: ${(error as Error).message}`);
+  }
+  const { socket: client, response } = upgrade;
+  client.binaryType = "arraybuffer";
+  const writer = connection.writable.getWriter();
+  const reader = connection.readable.getReader();
+  let queued = 0;
+  let lastWrite: Promise<unknown> = Promise.resolve();
+
+  const pumpToClient = async (): Promise<void> => {
+    for (;;) {
+      while (client.bufferedAmount > BRIDGE_HIGH_WATER && client.readyState === WebSocket.OPEN) {
+        await sleep(BRIDGE_DRAIN_POLL_MS);
+      }
+      const next = await reader.read().catch(() => ({ done: true, value: undefined }) as const);
+      if (next.done || client.readyState !== WebSocket.OPEN) break;
+      client.send(next.value);
+    }
+    const info = await upstream.closed.catch(() => undefined);
+    if (client.readyState !== WebSocket.OPEN) return;
+    const code = info?.closeCode ?? 1006;
+    if (sendableCloseCode(code)) client.close(code, info?.reason ?? "");
+    else if (code === 1005) client.close();
+    else client.close(1011, "the instance's connection was lost"); // Deno cannot drop a socket without a close frame
+  };
+
+  client.addEventListener("open", () => {
+    open.add(client);
+    void pumpToClient();
+  });
+  client.addEventListener("message", (event) => {
+    const data = typeof event.data === "string" ? event.data : new Uint8Array(event.data as ArrayBuffer);
+    const size = typeof data === "string" ? data.length : data.byteLength;
+    queued += size;
+    if (queued > QUEUE_LIMIT) {
+      log.log("warn", "ws_queue_limit", { url: target.url, queued });
+      client.close(1013, "the instance is not reading");
+      return;
+    }
+    lastWrite = writer.write(data).then(
+      () => {
+        queued -= size;
+      },
+      () => undefined,
+    );
+  });
+  client.addEventListener("close", (event) => {
+    open.delete(client);
+    // After the frames already written, so none is lost to the close.
+    void lastWrite.then(() => upstream.close(clientCloseInfo(event.code, event.reason)));
+  });
+  return response;
+}

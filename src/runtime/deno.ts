@@ -1,0 +1,107 @@
+// The Deno runtime (`deno run --unstable-net … src/main.ts serve`): Deno.serve
+// with Elysia's web-standard fetch, Deno.upgradeWebSocket, Deno.Command,
+// Deno signal listeners and Deno.watchFs. Nothing here runs at import time:
+// the Bun binary carries this module unused.
+import { basename } from "node:path";
+import type { ListenAddress } from "../config/settings";
+import type { DenoApi, DenoGlobals, DenoHttpServer } from "./deno-api";
+import { bridgeWebSocketDeno } from "./deno-websocket-bridge";
+import type { Runtime } from "./runtime";
+
+const globals = () => globalThis as unknown as DenoGlobals;
+
+/** Deno.serve hands the peer to the handler, not to the app: kept per request for peerAddress. */
+const peers = new WeakMap<Request, string>();
+
+function listenOn(
+  listen: ListenAddress,
+  handler: (request: Request) => Response | Promise<Response>,
+): { server: DenoHttpServer; url: string; port: number | undefined } {
+  const where = listen.kind === "unix" ? { path: listen.path } : { hostname: listen.hostname, port: listen.port };
+  const server = globals().Deno.serve({ ...where, onListen() {} }, (request, info) => {
+    if (info.remoteAddr.hostname !== undefined) peers.set(request, info.remoteAddr.hostname);
+    return handler(request);
+  });
+  const port = listen.kind === "tcp" ? server.addr.port : undefined;
+  return { server, port, url: listen.kind === "tcp" ? `http://${listen.hostname}:${port}` : `unix:${listen.path}` };
+}
+
+/** Deno's fetch decodes a compressed body yet keeps its content-encoding unless it was asked for identity. */
+async function fetchUpstream(url: string, init: RequestInit): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("accept-encoding", "identity");
+  const upstream = await fetch(url, { ...init, headers });
+  // Deno's response headers are immutable: the proxy strips hop-by-hop ones.
+  return new Response(upstream.body, {
+    status: upstream.status,
+    statusText: upstream.statusText,
+    headers: new Headers(upstream.headers),
+  });
+}
+
+function webSocketStream() {
+  const stream = globals().WebSocketStream;
+  if (!stream) throw new Error("Deno needs --unstable-net (WebSocketStream) to bridge WebSockets");
+  return stream;
+}
+
+export const denoRuntime: Runtime = {
+  name: "deno",
+  serveApp(app, listen) {
+    webSocketStream(); // refuse to start rather than fail the first WebSocket
+    const { server, port, url } = listenOn(listen, (request) => app.fetch(request));
+    return {
+      port,
+      url,
+      drain: () => server.shutdown(),
+      // Deno.serve has no forced close: stop accepting; the process exits after this.
+      stop: async () => void server.shutdown(),
+    };
+  },
+  serveFetch(listen, fetch) {
+    const { server, url } = listenOn(listen, fetch);
+    return { url, stop: () => server.shutdown() };
+  },
+  peerAddress: (_server, request) => peers.get(request),
+  bridgeWebSocket: (_server, request, target, log, open) =>
+    bridgeWebSocketDeno(globals().Deno, webSocketStream(), request, target, log, open),
+  fetchUpstream,
+  spawn(argv) {
+    const [command = "", ...args] = argv;
+    const child = new (globals().Deno as DenoApi).Command(command, {
+      args,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    return {
+      stdout: child.stdout,
+      stderr: child.stderr,
+      exited: child.status.then((status) => (status.signal === null ? status.code : null)),
+      kill: () => {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      },
+    };
+  },
+  onSignal: (signal, handler) => globals().Deno.addSignalListener(signal, handler),
+  watchDirectory(dir, onEvent) {
+    let watcher: ReturnType<DenoApi["watchFs"]>;
+    try {
+      watcher = globals().Deno.watchFs(dir);
+    } catch {
+      return { close() {} }; // the poll (and SIGHUP) still reload
+    }
+    void (async () => {
+      try {
+        for await (const event of watcher) for (const path of event.paths) onEvent(basename(path));
+      } catch {
+        // Closed.
+      }
+    })();
+    return { close: () => watcher.close() };
+  },
+};

@@ -1,0 +1,75 @@
+// The boundary between the shared dispatcher and the runtime it runs on. Each
+// runtime (bun.ts, deno.ts) implements it once; everything else (identity,
+// pairing, session, proxy decisions, config) is runtime-neutral and shared.
+import type { Elysia } from "elysia";
+import type { ListenAddress } from "../config/settings";
+import type { DispatchError } from "../errors";
+import type { Logger } from "../log";
+import type { Spawned } from "./command";
+
+export interface Listening {
+  /** The bound port (useful with port 0), or undefined on a Unix socket. */
+  port: number | undefined;
+  url: string;
+  /** Stops accepting; resolves when every in-flight request is done. */
+  drain(): Promise<void>;
+  /** Stops at once (as far as the runtime allows), cutting what is in flight. */
+  stop(): Promise<void>;
+}
+
+/** The part of an Elysia app a runtime serves, whatever its routes' types. */
+export interface ServableApp {
+  fetch(request: Request): Response | Promise<Response>;
+  listen(options: Parameters<Elysia["listen"]>[0]): unknown;
+  server: unknown;
+}
+
+export interface WebSocketTarget {
+  url: string;
+  headers: Headers;
+  protocols: string[];
+  connectTimeoutMs: number;
+}
+
+/** The bridged browser sockets that are open, so a shutdown can close them (1001). */
+export type OpenSockets = Set<{ close(code?: number, reason?: string): void }>;
+
+export type Signal = "SIGTERM" | "SIGINT" | "SIGHUP";
+
+export interface Runtime {
+  readonly name: "bun" | "deno";
+  /** Serves the app, WebSocket upgrades included. */
+  serveApp(app: ServableApp, listen: ListenAddress): Listening;
+  /** A plain handler on a listener of its own (the metrics endpoint). */
+  serveFetch(listen: ListenAddress, fetch: (request: Request) => Response): { url: string; stop(): Promise<void> };
+  /** The peer address of a request served by serveApp (undefined on a Unix socket). */
+  peerAddress(server: unknown, request: Request): string | undefined;
+  /**
+   * Opens the instance's socket, then upgrades the browser's and bridges the
+   * two. Resolves to the response that completes the upgrade (undefined when
+   * the runtime's server sends it itself) or to a typed error.
+   */
+  bridgeWebSocket(
+    server: unknown,
+    request: Request,
+    target: WebSocketTarget,
+    log: Logger,
+    open: OpenSockets,
+  ): Promise<Response | DispatchError | undefined>;
+  /** fetch for proxying: the body exactly as the instance sent it, and headers the caller may change. */
+  fetchUpstream(url: string, init: RequestInit): Promise<Response>;
+  /** Starts argv (no shell) with stdin closed and stdout/stderr captured. */
+  spawn(argv: string[]): Spawned;
+  onSignal(signal: Signal, handler: () => void): void;
+  /** Calls back with the entry name (or null) on every change in `dir`. */
+  watchDirectory(dir: string, onEvent: (name: string | null) => void): { close(): void };
+}
+
+/** A bridge stops reading one side while this much is queued towards the other. */
+export const BRIDGE_HIGH_WATER = 1024 * 1024;
+/** How often a paused bridge looks whether the queue has drained. */
+export const BRIDGE_DRAIN_POLL_MS = 5;
+
+/** Close codes a peer may put on the wire (RFC 6455 §7.4); 1005/1006/1015 are local-only. */
+export const sendableCloseCode = (code: number): boolean =>
+  (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
