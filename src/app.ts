@@ -161,6 +161,19 @@ export function createApp(deps: AppDeps) {
     return pairAndRedirect(meta, instance, url);
   }
 
+  /** The access-log line and request metrics of one finished request. */
+  function record(meta: Meta, response: unknown, status: unknown): void {
+    metrics.requests.inc(meta.outcome);
+    if (!settings.accessLog) return;
+    log.log("info", "request", {
+      request_id: meta.id,
+      user: meta.user,
+      outcome: meta.outcome,
+      status: response instanceof Response ? response.status : status,
+      ms: Math.round((performance.now() - meta.started) * 10) / 10,
+    });
+  }
+
   return (
     new Elysia()
       .get("/healthz", () => new Response("ok\n", { headers: { "content-type": "text/plain; charset=utf-8" } }))
@@ -195,15 +208,14 @@ export function createApp(deps: AppDeps) {
       // Registered before the catch-all: Elysia applies a hook only to routes added after it.
       .onAfterResponse(({ meta, set, responseValue }) => {
         if (!meta) return;
-        metrics.requests.inc(meta.outcome);
-        if (!settings.accessLog) return;
-        log.log("info", "request", {
-          request_id: meta.id,
-          user: meta.user,
-          outcome: meta.outcome,
-          status: responseValue instanceof Response ? responseValue.status : set.status,
-          ms: Math.round((performance.now() - meta.started) * 10) / 10,
-        });
+        // Elysia's web-standard adapter (Deno) runs this hook as soon as the
+        // synchronous gate returns; a pairing it started is still a promise.
+        if (responseValue instanceof Promise) {
+          responseValue.then(
+            (value) => record(meta, value, set.status),
+            () => record(meta, undefined, 500),
+          );
+        } else record(meta, responseValue, set.status);
       })
       // Steady state: proxy HTTP or bridge a WebSocket to the user's instance.
       .all(

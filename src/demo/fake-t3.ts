@@ -292,6 +292,8 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
       return html(authenticated(request) ? workspacePage(owner, version) : redirectToPair);
     },
     websocket: {
+      // t3's server queues what it cannot send yet; Bun's default (16 MiB) would drop echoes instead.
+      backpressureLimit: 256 * 1024 * 1024,
       message: (ws, message) => onSocketMessage(ws, message, stats),
       drain: (ws) => flood(ws, stats),
       close(_ws, code) {

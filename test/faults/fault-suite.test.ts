@@ -4,12 +4,13 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { flagName } from "../../src/config/settings";
 import { startChild } from "../fixtures/child";
 import {
   Browser,
   fakeMintCommand,
   isolatedSettings,
-  REPO,
+  mainCommand,
   startPairedStack,
   startStack,
   tempDir,
@@ -313,8 +314,7 @@ describe("operations", () => {
     const { stack } = await startPairedStack("alice", "0.0.25");
     const dir = tempDir();
     const child = await startChild([
-      process.execPath,
-      join(REPO, "src/main.ts"),
+      ...mainCommand(),
       "serve",
       "--listen",
       "127.0.0.1:0",
@@ -322,10 +322,7 @@ describe("operations", () => {
       stack.tablePath,
       "--mint-command",
       fakeMintCommand(stack.stateRoot),
-      ...Object.entries(isolatedSettings(dir)).flatMap(([k, v]) => [
-        `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
-        v,
-      ]),
+      ...Object.entries(isolatedSettings(dir)).flatMap(([k, v]) => [`--${flagName(k)}`, v]),
       "--shutdown-timeout",
       "10s",
     ]);
@@ -370,7 +367,7 @@ describe("operations", () => {
       const received: number[] = [];
       ws.addEventListener("message", (e) => received.push(new DataView(e.data as ArrayBuffer).getUint32(0)));
       await new Promise((resolve) => ws.addEventListener("open", resolve));
-      const metrics = await (await fetch(`${stack.dispatcher.metricsUrl}/metrics`)).text();
+      const metrics = await (await fetch(`${stack.metricsUrl}/metrics`)).text();
       ws.pause();
       ws.send("flood:800:65536");
       await Bun.sleep(500);

@@ -5,11 +5,18 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startFakeT3 } from "../../src/demo/fake-t3";
 import { runToEnd, startChild } from "../fixtures/child";
-import { Browser, fakeMintCommand, REPO, type Stack, startStack, tempDir, until } from "../fixtures/stack";
+import { Browser, fakeMintCommand, mainCommand, type Stack, startStack, tempDir, until } from "../fixtures/stack";
 
-const MAIN = join(REPO, "src/main.ts");
+/** Polls until `user` is routed (a first visit pairs: 302). */
+async function untilRouted(url: string, user: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await new Browser(url, user).fetch("/", { document: true })).status !== 302) {
+    if (Date.now() > deadline) throw new Error(`${user} was never routed`);
+    await Bun.sleep(20);
+  }
+}
 
-describe("reload (in-process server, 100 ms poll)", () => {
+describe("reload (100 ms poll)", () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack({ alice: "0.0.25" }, { settings: { reloadInterval: "100ms" } });
@@ -43,8 +50,25 @@ describe("reload (in-process server, 100 ms poll)", () => {
       stack.tablePath,
       JSON.stringify({ alice: { os_user: "alice", port }, zed: { os_user: "alice", port } }),
     );
-    await until(() => stack.dispatcher.routing.lookup("zed") !== undefined);
-    expect((await new Browser(stack.url, "zed").fetch("/", { document: true })).status).toBe(302);
+    await untilRouted(stack.url, "zed");
+  });
+});
+
+describe("reload by file watch", () => {
+  test("a table renamed into place is picked up by the watch alone (no poll, no SIGHUP), and counted", async () => {
+    const stack = await startStack({ alice: "0.0.25" }, { settings: { reloadInterval: "1h" } });
+    try {
+      const port = stack.instances.alice?.port ?? 0;
+      // Written elsewhere and renamed into place, as config tools do.
+      const staged = `${stack.tablePath}.new`;
+      writeFileSync(staged, JSON.stringify({ alice: { os_user: "alice", port }, zoe: { os_user: "alice", port } }));
+      await runToEnd(["mv", staged, stack.tablePath]);
+      await untilRouted(stack.url, "zoe", 3000);
+      const metrics = await (await fetch(`${stack.metricsUrl}/metrics`)).text();
+      expect(metrics).toMatch(/^t3d_table_reloads_total\{result="ok"\} [1-9]/m);
+    } finally {
+      await stack.stop();
+    }
   });
 });
 
@@ -55,15 +79,7 @@ describe("the serve command as a child process", () => {
   test("a bad table at start-up: exit 1 with every error listed", async () => {
     const table = join(dir, "bad.json");
     writeFileSync(table, JSON.stringify({ alice: { os_user: "-x", port: 0 }, "B B": {} }));
-    const result = await runToEnd([
-      process.execPath,
-      MAIN,
-      "serve",
-      "--dispatch-file",
-      table,
-      "--listen",
-      "127.0.0.1:0",
-    ]);
+    const result = await runToEnd([...mainCommand(), "serve", "--dispatch-file", table, "--listen", "127.0.0.1:0"]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("/alice/os_user");
     expect(result.stderr).toContain("/alice/port");
@@ -71,21 +87,13 @@ describe("the serve command as a child process", () => {
   });
 
   test("a missing table at start-up: exit 1 naming the file", async () => {
-    const result = await runToEnd([process.execPath, MAIN, "serve", "--dispatch-file", join(dir, "none.json")]);
+    const result = await runToEnd([...mainCommand(), "serve", "--dispatch-file", join(dir, "none.json")]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("none.json");
   });
 
   test("bad settings: exit 2 with each problem", async () => {
-    const result = await runToEnd([
-      process.execPath,
-      MAIN,
-      "serve",
-      "--session-timeout",
-      "soon",
-      "--listen",
-      "nowhere",
-    ]);
+    const result = await runToEnd([...mainCommand(), "serve", "--session-timeout", "soon", "--listen", "nowhere"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("sessionTimeout");
   });
@@ -95,8 +103,7 @@ describe("the serve command as a child process", () => {
     const table = join(dir, "dispatch.json");
     writeFileSync(table, JSON.stringify({ alice: { os_user: "alice", port: instance.port } }));
     const child = await startChild([
-      process.execPath,
-      MAIN,
+      ...mainCommand(),
       "serve",
       "--listen",
       "127.0.0.1:0",
@@ -115,12 +122,7 @@ describe("the serve command as a child process", () => {
       expect((await new Browser(child.url, "bob").fetch("/", { document: true })).status).toBe(403);
       writeFileSync(table, JSON.stringify({ bob: { os_user: "alice", port: instance.port } }));
       child.process.kill("SIGHUP");
-      let status = 0;
-      for (let i = 0; i < 50 && status !== 302; i++) {
-        status = (await new Browser(child.url, "bob").fetch("/", { document: true })).status;
-        if (status !== 302) await Bun.sleep(50);
-      }
-      expect(status).toBe(302);
+      await untilRouted(child.url, "bob", 2500);
       child.process.kill("SIGTERM");
       expect(await child.process.exited).toBe(0);
     } finally {
