@@ -158,7 +158,7 @@ const dispatcherProcess = Bun.spawn(
   { stdout: "ignore", stderr: Bun.file(logFile) },
 );
 children.push(dispatcherProcess);
-const dispatcher = (await waitForLog(logFile, /"event":"listening","url":"([^"]+)"/))[1] ?? "";
+const dispatcher = (await waitForLog(logFile, /"event":"listening".*?"url":"([^"]+)"/))[1] ?? "";
 console.log(`dispatcher ${dispatcher} (pid ${dispatcherProcess.pid}), fake instance ${upstream}`);
 const pid = dispatcherProcess.pid;
 await Bun.sleep(300);
