@@ -161,15 +161,19 @@ export function createApp(deps: AppDeps) {
     return pairAndRedirect(meta, instance, url);
   }
 
-  /** The access-log line and request metrics of one finished request. */
-  function record(meta: Meta, response: unknown, status: unknown): void {
+  /**
+   * The access-log line and request metrics of one answered request, written
+   * where the answer is made: an afterResponse hook would cost a scheduled
+   * task per request. Undefined means the runtime's server sent a 101 itself.
+   */
+  function record(meta: Meta, response: Response | undefined): void {
     metrics.requests.inc(meta.outcome);
     if (!settings.accessLog) return;
     log.log("info", "request", {
       request_id: meta.id,
       user: meta.user,
       outcome: meta.outcome,
-      status: response instanceof Response ? response.status : status,
+      status: response?.status ?? 101,
       ms: Math.round((performance.now() - meta.started) * 10) / 10,
     });
   }
@@ -201,21 +205,15 @@ export function createApp(deps: AppDeps) {
       // The session gate (see sessionGate). Written as a plain function on
       // purpose: Elysia awaits an async hook on every request, and the common
       // case here decides synchronously.
-      .onBeforeHandle(function gate(context) {
-        const early = sessionGate(context.request, context.route, context.meta);
+      .onBeforeHandle(function gate({ request, route, meta }) {
+        const early = sessionGate(request, route, meta);
+        if (early instanceof Response) record(meta, early);
+        else
+          early?.then(
+            (response) => record(meta, response),
+            () => undefined,
+          ); // a throw is Elysia's to answer
         return early;
-      })
-      // Registered before the catch-all: Elysia applies a hook only to routes added after it.
-      .onAfterResponse(({ meta, set, responseValue }) => {
-        if (!meta) return;
-        // Elysia's web-standard adapter (Deno) runs this hook as soon as the
-        // synchronous gate returns; a pairing it started is still a promise.
-        if (responseValue instanceof Promise) {
-          responseValue.then(
-            (value) => record(meta, value, set.status),
-            () => record(meta, undefined, 500),
-          );
-        } else record(meta, responseValue, set.status);
       })
       // Steady state: proxy HTTP or bridge a WebSocket to the user's instance.
       .all(
@@ -223,35 +221,42 @@ export function createApp(deps: AppDeps) {
         async ({ request, route, server, meta }) => {
           const { instance } = route;
           if (!instance) return; // answered in beforeHandle
-          const url = new URL(request.url);
-          if (meta.check) {
-            const refused = await checkOrRepair(request, url, instance, meta, meta.check);
-            if (refused) return refused;
-          }
-          const headers = upstreamRequestHeaders(request, {
-            clientAddress: meta.peer,
-            dropPrefixes: DROP_PREFIXES,
-            requestId: meta.id,
-            protocol: url.protocol,
-          });
-          const path = url.pathname + url.search;
-          if (isWebSocketUpgrade(request)) {
-            meta.outcome = "websocket";
-            const protocols = takeWebSocketHandshake(request, headers);
-            const target = {
-              url: `ws://${settings.upstreamHost}:${instance.port}${path}`,
-              headers,
-              protocols,
-              connectTimeoutMs: settings.exchangeTimeoutMs,
-            };
-            const bridged = await deps.bridge(server, request, target, log);
-            return bridged instanceof DispatchError ? fail(meta, bridged) : bridged;
-          }
-          const upstreamUrl = upstreamBase(instance.port) + path;
-          const response = await forwardHttp(request, upstreamUrl, headers, runtime.fetchUpstream, meta.id);
-          return response instanceof DispatchError ? fail(meta, response) : response;
+          const response = await proxy(request, instance, server, meta);
+          record(meta, response);
+          return response;
         },
         { parse: "none" },
       )
   );
+
+  /** The session check if one is due, then the HTTP proxy or the WebSocket bridge. */
+  async function proxy(request: Request, instance: Instance, server: unknown, meta: Meta) {
+    const url = new URL(request.url);
+    if (meta.check) {
+      const refused = await checkOrRepair(request, url, instance, meta, meta.check);
+      if (refused) return refused;
+    }
+    const headers = upstreamRequestHeaders(request, {
+      clientAddress: meta.peer,
+      dropPrefixes: DROP_PREFIXES,
+      requestId: meta.id,
+      protocol: url.protocol,
+    });
+    const path = url.pathname + url.search;
+    if (isWebSocketUpgrade(request)) {
+      meta.outcome = "websocket";
+      const protocols = takeWebSocketHandshake(request, headers);
+      const target = {
+        url: `ws://${settings.upstreamHost}:${instance.port}${path}`,
+        headers,
+        protocols,
+        connectTimeoutMs: settings.exchangeTimeoutMs,
+      };
+      const bridged = await deps.bridge(server, request, target, log);
+      return bridged instanceof DispatchError ? fail(meta, bridged) : bridged;
+    }
+    const upstreamUrl = upstreamBase(instance.port) + path;
+    const response = await forwardHttp(request, upstreamUrl, headers, runtime.fetchUpstream, meta.id);
+    return response instanceof DispatchError ? fail(meta, response) : response;
+  }
 }

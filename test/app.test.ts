@@ -91,7 +91,8 @@ describe("identity", () => {
     expect(body.error).toBe("no_identity");
     expect(body.message).toContain("X-authentik-username header is missing");
     expect(body.request_id).toBe(response.headers.get("x-request-id") ?? "?");
-    expect(log.lines.map((l) => l.event)).toEqual(["no_identity"]);
+    // The error once, then the access-log line.
+    expect(log.lines.map((l) => l.event)).toEqual(["no_identity", "request"]);
   });
 
   test("unknown user on a navigation: a friendly 403 page with the request id", async () => {
