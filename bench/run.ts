@@ -13,7 +13,7 @@ import type { Subprocess } from "bun";
 
 const smoke = process.argv.includes("--smoke");
 const ROUNDS = smoke ? 1 : 3;
-const SECONDS = smoke ? 1 : 8;
+const SECONDS = smoke ? 1 : 6;
 const CONNECTIONS = 64;
 const WS_MESSAGES = smoke ? 200 : 3000;
 const PAIRINGS = smoke ? 5 : 40;
@@ -131,6 +131,12 @@ children.push(
   }),
 );
 const upstream = `http://127.0.0.1:${await waitForFile(upstreamPortFile)}`;
+const bareProcess = Bun.spawn(
+  ["taskset", "-c", "0", bun, join(import.meta.dir, "passthrough.ts"), upstream, join(work, "bare.port")],
+  { stdout: "ignore", stderr: "inherit" },
+);
+children.push(bareProcess);
+const bare = `http://127.0.0.1:${await waitForFile(join(work, "bare.port"))}`;
 const table = join(work, "dispatch.json");
 writeFileSync(table, JSON.stringify({ bench: { os_user: "bench", port: Number(new URL(upstream).port) } }));
 const mintCommand = `${binary} fake-mint --state-root ${join(work, "state")}`;
@@ -185,7 +191,9 @@ writeFileSync(
 interface Row {
   name: string;
   direct: WrkResult[];
+  bare: WrkResult[];
   proxied: WrkResult[];
+  bareCpuPerRequest: number[];
   cpuPerRequest: number[];
   connsPerRequest: number[];
   peakRss: number;
@@ -213,7 +221,9 @@ for (const c of cases) {
   const row: Row = {
     name: c.name,
     direct: [],
+    bare: [],
     proxied: [],
+    bareCpuPerRequest: [],
     cpuPerRequest: [],
     connsPerRequest: [],
     peakRss: 0,
@@ -221,6 +231,10 @@ for (const c of cases) {
   };
   for (let round = 0; round < ROUNDS; round++) {
     row.direct.push(wrk(upstream + c.path, c.headers, c.script));
+    const bareCpuBefore = cpuMicros(bareProcess.pid);
+    const bareResult = wrk(bare + c.path, c.headers, c.script);
+    row.bareCpuPerRequest.push((cpuMicros(bareProcess.pid) - bareCpuBefore) / Math.max(1, bareResult.requests));
+    row.bare.push(bareResult);
     const cpuBefore = cpuMicros(pid);
     const connsBefore = await upstreamConnections();
     const proxied = wrk(dispatcher + c.path, c.headers, c.script);
@@ -276,24 +290,30 @@ const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) :
 const lines = [
   `# t3-dispatch benchmark${smoke ? " (smoke: not timed)" : ""}`,
   "",
-  `${new Date().toISOString()} · ${ROUNDS} interleaved rounds × ${SECONDS}s · wrk -t1 -c${CONNECTIONS} · dispatcher on core 0, load side on core 1 · Bun ${Bun.version}`,
+  `${new Date().toISOString()} · ${ROUNDS} interleaved rounds (direct, bare, dispatcher) × ${SECONDS}s · wrk -t1 -c${CONNECTIONS} · dispatcher and bare pass-through on core 0, load side on core 1 · Bun ${Bun.version}`,
   "",
-  "| case | direct req/s | dispatcher req/s | ratio | p50 direct / dispatcher (µs) | p99 direct / dispatcher (µs) | dispatcher CPU µs/req | new upstream conns/req | peak RSS MiB | target |",
-  "|---|---|---|---|---|---|---|---|---|---|",
+  "Bare = a `Bun.serve` + `fetch` pass-through with no logic at all (`bench/passthrough.ts`): the ceiling on this machine, measured in the same run.",
+  "",
+  "| case | direct req/s | bare req/s (CPU µs/req) | dispatcher req/s | ratio | ratio of bare | p50 direct / dispatcher (µs) | p99 direct / dispatcher (µs) | dispatcher CPU µs/req | new upstream conns/req | peak RSS MiB | target |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|",
 ];
 let failed = 0;
 for (const row of rows) {
   const d = median(row.direct.map((r) => r.rps));
+  const b = median(row.bare.map((r) => r.rps));
   const p = median(row.proxied.map((r) => r.rps));
   const ratio = p / d;
   const cpu = median(row.cpuPerRequest);
   const conns = median(row.connsPerRequest);
-  const bad = [...row.direct, ...row.proxied].reduce((sum, r) => sum + r.bad + (r.requests === 0 ? 1 : 0), 0);
+  const bad = [...row.direct, ...row.bare, ...row.proxied].reduce(
+    (sum, r) => sum + r.bad + (r.requests === 0 ? 1 : 0),
+    0,
+  );
   if (bad > 0) failed++;
   const met = ratio >= row.target.ratio && (row.target.cpu === undefined || cpu <= row.target.cpu) && conns <= 0.01;
   const target = `≥ ${row.target.ratio}×${row.target.cpu ? `, ≤ ${row.target.cpu} µs` : ""}, ≤ 0.01 conns: ${smoke ? "n/a" : met ? "met" : "MISSED"}${bad ? ` · ${bad} bad responses` : ""}`;
   lines.push(
-    `| ${row.name} | ${fmt(d)} | ${fmt(p)} | ${fmt(ratio, 2)} | ${fmt(median(row.direct.map((r) => r.p50)))} / ${fmt(median(row.proxied.map((r) => r.p50)))} | ${fmt(median(row.direct.map((r) => r.p99)))} / ${fmt(median(row.proxied.map((r) => r.p99)))} | ${fmt(cpu, 1)} | ${fmt(conns, 4)} | ${fmt(row.peakRss / 1024, 1)} | ${target} |`,
+    `| ${row.name} | ${fmt(d)} | ${fmt(b)} (${fmt(median(row.bareCpuPerRequest), 1)}) | ${fmt(p)} | ${fmt(ratio, 2)} | ${fmt(b / d, 2)} | ${fmt(median(row.direct.map((r) => r.p50)))} / ${fmt(median(row.proxied.map((r) => r.p50)))} | ${fmt(median(row.direct.map((r) => r.p99)))} / ${fmt(median(row.proxied.map((r) => r.p99)))} | ${fmt(cpu, 1)} | ${fmt(conns, 4)} | ${fmt(row.peakRss / 1024, 1)} | ${target} |`,
   );
 }
 const wsAdded = median(ws.proxied.map((r) => r.p50)) - median(ws.direct.map((r) => r.p50));
