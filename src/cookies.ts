@@ -2,10 +2,25 @@
 // owner signature covers and what is forwarded (Elysia's cookie jar decodes
 // values and parses JSON-looking ones, so it is not used on this path).
 
+/** Parsed headers by their text: a browser sends the same Cookie header on every request. */
+const parsed = new Map<string, ReadonlyMap<string, string>>();
+const PARSED_MAX = 1024;
+const NONE: ReadonlyMap<string, string> = new Map();
+
 /** name → raw value; the first occurrence of a name wins, as browsers send the most specific first. */
-export function parseCookies(header: string | null): Map<string, string> {
+export function parseCookies(header: string | null): ReadonlyMap<string, string> {
+  if (!header) return NONE;
+  let cookies = parsed.get(header);
+  if (cookies === undefined) {
+    if (parsed.size >= PARSED_MAX) parsed.clear(); // bounded: a flood of distinct headers only costs a re-parse
+    cookies = parseCookieHeader(header);
+    parsed.set(header, cookies);
+  }
+  return cookies;
+}
+
+function parseCookieHeader(header: string): Map<string, string> {
   const cookies = new Map<string, string>();
-  if (!header) return cookies;
   for (const part of header.split(";")) {
     const eq = part.indexOf("=");
     if (eq < 0) continue;

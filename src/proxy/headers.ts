@@ -1,7 +1,7 @@
 // Header rewriting for a reverse proxy (RFC 9110 §7.6.1): hop-by-hop headers
 // are the connection's, not the message's, so they never cross the proxy.
 
-const HOP_BY_HOP = [
+const HOP_BY_HOP = new Set([
   "connection",
   "keep-alive",
   "proxy-authenticate",
@@ -11,13 +11,16 @@ const HOP_BY_HOP = [
   "trailer",
   "transfer-encoding",
   "upgrade",
-];
+]);
 
 /** Removes the hop-by-hop headers, including any the Connection header names. */
 export function stripHopByHop(headers: Headers): Headers {
   const listed = headers.get("connection");
   if (listed) for (const name of listed.split(",")) headers.delete(name.trim());
-  for (const name of HOP_BY_HOP) headers.delete(name);
+  // One pass over the few headers present, rather than a delete per hop-by-hop name.
+  let found: string[] | undefined;
+  for (const name of headers.keys()) if (HOP_BY_HOP.has(name)) (found ??= []).push(name);
+  if (found) for (const name of found) headers.delete(name);
   return headers;
 }
 
