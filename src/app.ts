@@ -1,7 +1,7 @@
 // Composes the request flow on Elysia's lifecycle:
 //   resolve (request id → trust → identity → route)
-//   → beforeHandle (session decision; may pair or refuse) → handler (proxy)
-//   → afterResponse (access log, metrics).
+//   → beforeHandle (session decision; may pair or refuse) → handler (proxy),
+// each answer recorded (access log, metrics) where it is made.
 // Control-plane routes registered before the hooks do not pass through them.
 import { Elysia } from "elysia";
 import type { Settings } from "./config/settings";

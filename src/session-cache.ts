@@ -1,7 +1,7 @@
 // Recent "this cookie is valid" answers, so document navigations do not each
-// cost a session round trip. Keyed by a hash of port and cookie value: the raw
-// token is never kept. Bounded in size; entries expire after the TTL.
-import { createHash } from "node:crypto";
+// cost a session round trip. Keyed by port and cookie value as they are: a
+// SHA-256 per navigation was a measurable share of its cost, and the process
+// holds the cookie anyway. Bounded in size; entries expire after the TTL.
 
 const MAX_ENTRIES = 10_000;
 
@@ -11,7 +11,7 @@ export class SessionCache {
   constructor(private readonly ttlMs: number) {}
 
   private key(port: number, value: string): string {
-    return createHash("sha256").update(`${port}\0${value}`).digest("base64url");
+    return `${port}\0${value}`;
   }
 
   isValid(port: number, value: string): boolean {
