@@ -169,6 +169,7 @@ console.log(`dispatcher ${dispatcher} (pid ${dispatcherProcess.pid}), fake insta
 const pid = dispatcherProcess.pid;
 await Bun.sleep(300);
 const idleRss = memoryKiB(pid, "VmRSS");
+const bareIdleRss = memoryKiB(bareProcess.pid, "VmRSS");
 
 // A paired browser: its cookies, and the identity header the front proxy would add.
 const first = await fetch(`${dispatcher}/`, {
@@ -324,7 +325,7 @@ lines.push(
   "",
   `WebSocket echo round trip (${WS_MESSAGES} sequential messages): direct p50 ${fmt(median(ws.direct.map((r) => r.p50)))} µs / p99 ${fmt(median(ws.direct.map((r) => r.p99)))} µs; through the dispatcher p50 ${fmt(median(ws.proxied.map((r) => r.p50)))} µs / p99 ${fmt(median(ws.proxied.map((r) => r.p99)))} µs; added p50 ${fmt(wsAdded)} µs (target ≤ 500 µs: ${smoke ? "n/a" : wsAdded <= 500 ? "met" : "MISSED"})`,
   `First-visit pairing (${PAIRINGS} sequential, fake mint): median ${fmt(median(pairings) / 1000, 1)} ms, of which the mint command alone takes ${fmt(median(mints) / 1000, 1)} ms: dispatcher overhead ${fmt((median(pairings) - median(mints)) / 1000, 2)} ms per pairing${pairingFailures ? ` · ${pairingFailures} failed` : ""}`,
-  `Dispatcher RSS: idle ${fmt(idleRss / 1024, 1)} MiB (target ≤ 40), peak ${fmt(peakOverall / 1024, 1)} MiB (target ≤ 100)`,
+  `Dispatcher RSS: idle ${fmt(idleRss / 1024, 1)} MiB (target ≤ 40), peak ${fmt(peakOverall / 1024, 1)} MiB (target ≤ 100); the bare pass-through (from source, bun): idle ${fmt(bareIdleRss / 1024, 1)} MiB, peak ${fmt(memoryKiB(bareProcess.pid, "VmHWM") / 1024, 1)} MiB`,
 );
 const report = lines.join("\n");
 console.log(`\n${report}\n`);
