@@ -18,9 +18,9 @@ export function stripHopByHop(headers: Headers): Headers {
   const listed = headers.get("connection");
   if (listed) for (const name of listed.split(",")) headers.delete(name.trim());
   // One pass over the few headers present, rather than a delete per hop-by-hop name.
-  let found: string[] | undefined;
-  for (const name of headers.keys()) if (HOP_BY_HOP.has(name)) (found ??= []).push(name);
-  if (found) for (const name of found) headers.delete(name);
+  const found: string[] = [];
+  for (const name of headers.keys()) if (HOP_BY_HOP.has(name)) found.push(name);
+  for (const name of found) headers.delete(name);
   return headers;
 }
 
