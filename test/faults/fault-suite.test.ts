@@ -4,13 +4,12 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { flagName } from "../../src/config/settings";
 import { startChild } from "../fixtures/child";
 import {
   Browser,
   fakeMintCommand,
   isolatedSettings,
-  mainCommand,
+  serveCommand,
   startPairedStack,
   startStack,
   tempDir,
@@ -313,19 +312,15 @@ describe("operations", () => {
   test("SIGTERM under load: 0 in-flight requests lost, exit 0", async () => {
     const { stack } = await startPairedStack("alice", "0.0.25");
     const dir = tempDir();
-    const child = await startChild([
-      ...mainCommand(),
-      "serve",
-      "--listen",
-      "127.0.0.1:0",
-      "--dispatch-file",
-      stack.tablePath,
-      "--mint-command",
-      fakeMintCommand(stack.stateRoot),
-      ...Object.entries(isolatedSettings(dir)).flatMap(([k, v]) => [`--${flagName(k)}`, v]),
-      "--shutdown-timeout",
-      "10s",
-    ]);
+    const child = await startChild(
+      serveCommand({
+        listen: "127.0.0.1:0",
+        dispatchFile: stack.tablePath,
+        mintCommand: fakeMintCommand(stack.stateRoot),
+        ...isolatedSettings(dir),
+        shutdownTimeout: "10s",
+      }),
+    );
     try {
       const browser = new Browser(child.url, "alice");
       await navigate(browser);

@@ -5,7 +5,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startFakeT3 } from "../../src/demo/fake-t3";
 import { runToEnd, startChild } from "../fixtures/child";
-import { Browser, fakeMintCommand, mainCommand, type Stack, startStack, tempDir, until } from "../fixtures/stack";
+import { Browser, fakeMintCommand, type Stack, serveCommand, startStack, tempDir, until } from "../fixtures/stack";
 
 /** Polls until `user` is routed (a first visit pairs: 302). */
 async function untilRouted(url: string, user: string, timeoutMs = 5000): Promise<void> {
@@ -79,7 +79,7 @@ describe("the serve command as a child process", () => {
   test("a bad table at start-up: exit 1 with every error listed", async () => {
     const table = join(dir, "bad.json");
     writeFileSync(table, JSON.stringify({ alice: { os_user: "-x", port: 0 }, "B B": {} }));
-    const result = await runToEnd([...mainCommand(), "serve", "--dispatch-file", table, "--listen", "127.0.0.1:0"]);
+    const result = await runToEnd(serveCommand({ dispatchFile: table, listen: "127.0.0.1:0" }));
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("/alice/os_user");
     expect(result.stderr).toContain("/alice/port");
@@ -87,13 +87,13 @@ describe("the serve command as a child process", () => {
   });
 
   test("a missing table at start-up: exit 1 naming the file", async () => {
-    const result = await runToEnd([...mainCommand(), "serve", "--dispatch-file", join(dir, "none.json")]);
+    const result = await runToEnd(serveCommand({ dispatchFile: join(dir, "none.json") }));
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("none.json");
   });
 
   test("bad settings: exit 2 with each problem", async () => {
-    const result = await runToEnd([...mainCommand(), "serve", "--session-timeout", "soon", "--listen", "nowhere"]);
+    const result = await runToEnd(serveCommand({ sessionTimeout: "soon", listen: "nowhere" }));
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("sessionTimeout");
   });
@@ -102,22 +102,16 @@ describe("the serve command as a child process", () => {
     const instance = startFakeT3({ version: "0.0.25", stateDir: join(dir, "alice"), owner: "alice" });
     const table = join(dir, "dispatch.json");
     writeFileSync(table, JSON.stringify({ alice: { os_user: "alice", port: instance.port } }));
-    const child = await startChild([
-      ...mainCommand(),
-      "serve",
-      "--listen",
-      "127.0.0.1:0",
-      "--dispatch-file",
-      table,
-      "--reload-interval",
-      "1h",
-      "--mint-command",
-      fakeMintCommand(dir),
-      "--metrics-listen",
-      "127.0.0.1:0",
-      "--secret-file",
-      join(dir, "secret"),
-    ]);
+    const child = await startChild(
+      serveCommand({
+        listen: "127.0.0.1:0",
+        dispatchFile: table,
+        reloadInterval: "1h",
+        mintCommand: fakeMintCommand(dir),
+        metricsListen: "127.0.0.1:0",
+        secretFile: join(dir, "secret"),
+      }),
+    );
     try {
       expect((await new Browser(child.url, "bob").fetch("/", { document: true })).status).toBe(403);
       writeFileSync(table, JSON.stringify({ bob: { os_user: "alice", port: instance.port } }));
