@@ -16,7 +16,7 @@ import { Pairing, pairedResponse, redirectTarget } from "./pairing";
 import { isWebSocketUpgrade, takeWebSocketHandshake, upstreamRequestHeaders } from "./proxy/headers";
 import { forwardHttp } from "./proxy/http";
 import { requestIdOf } from "./request-id";
-import type { Runtime, WebSocketTarget } from "./runtime/runtime";
+import type { OpenSockets, Runtime } from "./runtime/runtime";
 import type { CookieNames } from "./session";
 import { isDocumentNavigation } from "./session";
 import type { SessionCache } from "./session-cache";
@@ -32,14 +32,9 @@ export interface AppDeps {
   trusted: PeerCheck;
   mint(osUser: string): Promise<string | DispatchError>;
   /** What the runtime does for the proxy: peer address, upstream fetch, WebSocket bridge. */
-  runtime: Pick<Runtime, "peerAddress" | "fetchUpstream">;
-  /** The runtime's WebSocket bridge, bound to the server's set of open sockets. */
-  bridge(
-    server: unknown,
-    request: Request,
-    target: WebSocketTarget,
-    log: Logger,
-  ): Promise<Response | DispatchError | undefined>;
+  runtime: Pick<Runtime, "peerAddress" | "fetchUpstream" | "bridgeWebSocket">;
+  /** The bridged sockets, for the server's shutdown to close. */
+  openSockets: OpenSockets;
   metrics: Metrics;
   log: Logger;
 }
@@ -207,12 +202,13 @@ export function createApp(deps: AppDeps) {
       // case here decides synchronously.
       .onBeforeHandle(function gate({ request, route, meta }) {
         const early = sessionGate(request, route, meta);
-        if (early instanceof Response) record(meta, early);
-        else
-          early?.then(
+        // A throw is Elysia's to answer; only answers are recorded.
+        if (early instanceof Promise)
+          early.then(
             (response) => record(meta, response),
             () => undefined,
-          ); // a throw is Elysia's to answer
+          );
+        else if (early) record(meta, early);
         return early;
       })
       // Steady state: proxy HTTP or bridge a WebSocket to the user's instance.
@@ -252,7 +248,7 @@ export function createApp(deps: AppDeps) {
         protocols,
         connectTimeoutMs: settings.exchangeTimeoutMs,
       };
-      const bridged = await deps.bridge(server, request, target, log);
+      const bridged = await runtime.bridgeWebSocket(server, request, target, log, deps.openSockets);
       return bridged instanceof DispatchError ? fail(meta, bridged) : bridged;
     }
     const upstreamUrl = upstreamBase(instance.port) + path;

@@ -57,8 +57,7 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
         run: (argv, timeoutMs) => runCommand(runtime.spawn, argv, timeoutMs),
       }),
     runtime,
-    bridge: (server, request, target, bridgeLog) =>
-      runtime.bridgeWebSocket(server, request, target, bridgeLog, openSockets),
+    openSockets,
     metrics,
     log,
   });

@@ -46,8 +46,12 @@ const app = createApp({
     instance?.credentials.add(credential);
     return credential;
   },
-  bridge: async () => new DispatchError("upstream_down", "no WebSocket in handler tests"),
-  runtime: { fetchUpstream: bunRuntime.fetchUpstream, peerAddress: () => undefined },
+  runtime: {
+    fetchUpstream: bunRuntime.fetchUpstream,
+    peerAddress: () => undefined,
+    bridgeWebSocket: async () => new DispatchError("upstream_down", "no WebSocket in handler tests"),
+  },
+  openSockets: new Set(),
   metrics,
   log,
 });

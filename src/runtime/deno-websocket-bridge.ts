@@ -16,7 +16,7 @@ import {
   BRIDGE_DRAIN_POLL_MS,
   BRIDGE_HIGH_WATER,
   type OpenSockets,
-  sendableCloseCode,
+  passOnClose,
   type WebSocketTarget,
 } from "./runtime";
 
@@ -81,10 +81,10 @@ export async function bridgeWebSocketDeno(
     }
     const info = await upstream.closed.catch(() => undefined);
     if (client.readyState !== WebSocket.OPEN) return;
-    const code = info?.closeCode ?? 1006;
-    if (sendableCloseCode(code)) client.close(code, info?.reason ?? "");
-    else if (code === 1005) client.close();
-    else client.close(1011, "the instance's connection was lost"); // Deno cannot drop a socket without a close frame
+    // Deno cannot drop a socket without a close frame: a vanished instance is a 1011.
+    passOnClose(client, info?.closeCode ?? 1006, info?.reason ?? "", () =>
+      client.close(1011, "the instance's connection was lost"),
+    );
   };
 
   client.addEventListener("open", () => {

@@ -68,7 +68,7 @@ export const denoRuntime: Runtime = {
   fetchUpstream,
   spawn(argv) {
     const [command = "", ...args] = argv;
-    const child = new (globals().Deno as DenoApi).Command(command, {
+    const child = new (globals().Deno.Command)(command, {
       args,
       stdin: "null",
       stdout: "piped",

@@ -71,5 +71,21 @@ export const BRIDGE_HIGH_WATER = 1024 * 1024;
 export const BRIDGE_DRAIN_POLL_MS = 5;
 
 /** Close codes a peer may put on the wire (RFC 6455 §7.4); 1005/1006/1015 are local-only. */
-export const sendableCloseCode = (code: number): boolean =>
+const sendable = (code: number): boolean =>
   (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
+
+/**
+ * Closes `socket` the way its peer's socket closed: with the same code and
+ * reason when that can go on the wire, without a code for 1005, and with
+ * `vanished` for 1006 and the like (the other side disappeared).
+ */
+export function passOnClose(
+  socket: { close(code?: number, reason?: string): void },
+  code: number,
+  reason: string,
+  vanished: () => void,
+): void {
+  if (sendable(code)) socket.close(code, reason);
+  else if (code === 1005) socket.close();
+  else vanished();
+}

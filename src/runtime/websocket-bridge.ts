@@ -10,7 +10,7 @@ import {
   BRIDGE_DRAIN_POLL_MS,
   BRIDGE_HIGH_WATER,
   type OpenSockets,
-  sendableCloseCode,
+  passOnClose,
   type WebSocketTarget,
 } from "./runtime";
 
@@ -22,15 +22,12 @@ interface BridgeHandlers {
   close(ws: ServerWebSocket<BridgeHandlers>, code: number, reason: string): void;
 }
 
-function closeWith(
+/** Passes a close on; when the other side vanished (1006), so does this one. */
+const closeWith = (
   socket: { close(code?: number, reason?: string): void; terminate(): void },
   code: number,
   reason: string,
-): void {
-  if (sendableCloseCode(code)) socket.close(code, reason);
-  else if (code === 1005) socket.close();
-  else socket.terminate(); // 1006: the other side vanished; so does this one
-}
+) => passOnClose(socket, code, reason, () => socket.terminate());
 
 function connectUpstream(target: WebSocketTarget): Promise<WebSocket | string> {
   return new Promise((resolve) => {
