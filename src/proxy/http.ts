@@ -5,7 +5,10 @@ import { DispatchError } from "../errors";
 import { stripHopByHop } from "./headers";
 
 /** The runtime's fetch for proxying: raw body bytes, headers the caller may change. */
-export type UpstreamFetch = (url: string, init: RequestInit & { duplex: "half" }) => Promise<Response>;
+export type UpstreamFetch = (
+  url: string,
+  init: RequestInit & { headers: Headers; duplex: "half" },
+) => Promise<Response>;
 
 /**
  * Bodies up to this size, declared by Content-Length, are read whole and sent

@@ -6,7 +6,7 @@ import { basename } from "node:path";
 import type { ListenAddress } from "../config/settings";
 import type { DenoApi, DenoGlobals, DenoHttpServer } from "./deno-api";
 import { bridgeWebSocketDeno } from "./deno-websocket-bridge";
-import type { Runtime } from "./runtime";
+import { listenUrl, type Runtime } from "./runtime";
 
 const globals = () => globalThis as unknown as DenoGlobals;
 
@@ -23,14 +23,13 @@ function listenOn(
     return handler(request);
   });
   const port = listen.kind === "tcp" ? server.addr.port : undefined;
-  return { server, port, url: listen.kind === "tcp" ? `http://${listen.hostname}:${port}` : `unix:${listen.path}` };
+  return { server, port, url: listenUrl(listen, port) };
 }
 
 /** Deno's fetch decodes a compressed body yet keeps its content-encoding unless it was asked for identity. */
-async function fetchUpstream(url: string, init: RequestInit): Promise<Response> {
-  const headers = new Headers(init.headers);
-  headers.set("accept-encoding", "identity");
-  const upstream = await fetch(url, { ...init, headers });
+async function fetchUpstream(url: string, init: RequestInit & { headers: Headers }): Promise<Response> {
+  init.headers.set("accept-encoding", "identity");
+  const upstream = await fetch(url, init);
   // Deno's response headers are immutable: the proxy strips hop-by-hop ones.
   return new Response(upstream.body, {
     status: upstream.status,

@@ -24,6 +24,10 @@ export interface ServableApp {
   server: unknown;
 }
 
+/** How a bound listener is named in logs: its URL, or `unix:<path>`. */
+export const listenUrl = (listen: ListenAddress, port: number | undefined): string =>
+  listen.kind === "tcp" ? `http://${listen.hostname}:${port}` : `unix:${listen.path}`;
+
 export interface WebSocketTarget {
   url: string;
   headers: Headers;
@@ -57,7 +61,7 @@ export interface Runtime {
     open: OpenSockets,
   ): Promise<Response | DispatchError | undefined>;
   /** fetch for proxying: the body exactly as the instance sent it, and headers the caller may change. */
-  fetchUpstream(url: string, init: RequestInit): Promise<Response>;
+  fetchUpstream(url: string, init: RequestInit & { headers: Headers }): Promise<Response>;
   /** Starts argv (no shell) with stdin closed and stdout/stderr captured. */
   spawn(argv: string[]): Spawned;
   onSignal(signal: Signal, handler: () => void): void;

@@ -3,7 +3,7 @@
 import type { Server } from "bun";
 import type { Elysia } from "elysia";
 import type { ListenAddress } from "../config/settings";
-import type { Listening, ServableApp } from "./runtime";
+import { type Listening, listenUrl, type ServableApp } from "./runtime";
 
 /** Where Bun should bind: a Unix socket path, or host and port. */
 const bindOptions = (listen: ListenAddress) =>
@@ -33,7 +33,7 @@ export function serveApp(app: ServableApp, listen: ListenAddress): Listening {
   const server = app.server as Server<unknown>;
   return {
     port: listen.kind === "tcp" ? server.port : undefined,
-    url: listen.kind === "tcp" ? `http://${listen.hostname}:${server.port}` : `unix:${listen.path}`,
+    url: listenUrl(listen, server.port),
     drain: () => server.stop(false),
     stop: () => server.stop(true),
   };
@@ -51,7 +51,7 @@ export function serveFetch(
   const where = bindOptions(listen);
   const server = Bun.serve({ ...where, reusePort: false, fetch } as Parameters<typeof Bun.serve>[0]);
   return {
-    url: listen.kind === "tcp" ? `http://${listen.hostname}:${server.port}` : `unix:${listen.path}`,
+    url: listenUrl(listen, server.port),
     stop: () => server.stop(true),
   };
 }
