@@ -63,10 +63,7 @@ export async function healthcheckCommand(args: string[]): Promise<number> {
   );
   if (typeof parsed === "number") return parsed;
   const instances = await selectInstances(parsed.settings, parsed.values.user as string | undefined);
-  if (typeof instances === "string") {
-    process.stderr.write(`t3-dispatch healthcheck: ${instances}\n`);
-    return 2;
-  }
+  if (typeof instances === "string") return fail("healthcheck", instances);
   const deps = healthDeps(parsed.settings);
   const results = await Promise.all(instances.map((instance) => checkInstance(instance, deps)));
   process.stdout.write(parsed.values.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatHealth(results)}\n`);
