@@ -1,6 +1,7 @@
 // The Bun runtime: Elysia's own Bun adapter serves (server.upgrade for
 // WebSockets), Bun.spawn runs children, node:process signals, node:fs watch.
 import { watch } from "node:fs";
+import { withReadyBody } from "./ready-body";
 import type { Runtime } from "./runtime";
 import { peerAddress, serveApp, serveFetch } from "./serve";
 import { spawnBun } from "./spawn";
@@ -21,8 +22,12 @@ export const bunRuntime: Runtime = {
   peerAddress,
   bridgeWebSocket: (server, request, target, log, open) =>
     bridgeWebSocket(server as Parameters<typeof bridgeWebSocket>[0], request, target, log, open),
-  // Bun's fetch gives the response mutable headers: it is passed on as it is.
-  fetchUpstream: (url, init) => fetch(url, { ...init, decompress: false, timeout: false } as BunProxyInit),
+  // Bun's fetch gives the response mutable headers; a mid-size body is made
+  // ready to leave with them (ready-body.ts).
+  async fetchUpstream(url, init) {
+    const response = await fetch(url, { ...init, decompress: false, timeout: false } as BunProxyInit);
+    return init.method === "HEAD" ? response : withReadyBody(response);
+  },
   spawn: spawnBun,
   onSignal: (signal, handler) => void process.on(signal, handler),
   watchDirectory(dir, onEvent) {

@@ -1,0 +1,83 @@
+// Bun.serve writes a response that completes after an await (a proxied one
+// always does) piece by piece once its body is over ~16 KiB: the status line,
+// every header name, ": ", value and CRLF each go out in a send() of their own,
+// some 15 TCP segments ahead of the body (oven-sh/bun#41341, open). A body
+// given as a JS stream that already holds its bytes goes out with the headers
+// in one sendmsg(). So a mid-size body that has already arrived, or is declared
+// small enough to wait for, is handed on that way; anything else streams
+// natively, as before. Web-standard code: it only reshapes a Response.
+
+/** Bun corks responses up to about this size by itself. */
+const CORKED_MAX = 16 * 1024;
+/** Held per response at most; beyond it Bun's native streaming is cheaper. */
+export const READY_MAX = 256 * 1024;
+
+type Read = { done: true; value?: undefined } | { done: false; value: Uint8Array };
+/** The reader side a held stream goes on with. */
+interface Rest {
+  reader: { read(): Promise<Read>; cancel(reason?: unknown): Promise<void> };
+  pending?: Promise<Read>;
+}
+/** Statuses that never carry a body, whatever their headers say. */
+const NO_BODY = new Set([101, 204, 205, 304]);
+const NOT_HERE: unique symbol = Symbol("not here yet");
+
+/** A stream that starts with `chunks` and goes on with the rest of `reader` (its read in flight first). */
+function heldStream(chunks: Uint8Array[], rest?: Rest): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+      if (!rest) controller.close();
+    },
+    async pull(controller) {
+      if (!rest) return;
+      const next = await (rest.pending ?? rest.reader.read());
+      rest.pending = undefined;
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel: (reason) => rest?.reader.cancel(reason),
+  });
+}
+
+/**
+ * What has already arrived of a body of unknown length, read without waiting
+ * for more: the whole body if it all came (up to READY_MAX), else a stream
+ * that starts with what was read and goes on with the rest.
+ */
+async function takeArrived(body: ReadableStream<Uint8Array>): Promise<Uint8Array[] | ReadableStream<Uint8Array>> {
+  const reader: Rest["reader"] = body.getReader() as Rest["reader"];
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const pending = reader.read();
+    // A read that has already settled wins the race; one still waiting loses it.
+    const got = await Promise.race<Read | typeof NOT_HERE>([pending, NOT_HERE]);
+    if (got === NOT_HERE) return heldStream(chunks, { reader, pending });
+    if (got.done) return chunks;
+    chunks.push(got.value);
+    size += got.value.byteLength;
+    if (size > READY_MAX) return heldStream(chunks, { reader });
+  }
+}
+
+/**
+ * `response` with its body ready to go out with its headers, where that is
+ * cheap; else as it is. Not for the answer to a HEAD (its length is the GET's).
+ */
+export async function withReadyBody(response: Response): Promise<Response> {
+  const { body, headers } = response;
+  if (body === null || NO_BODY.has(response.status)) return response;
+  // An event stream must never wait for more to arrive.
+  if (headers.get("content-type")?.startsWith("text/event-stream")) return response;
+  const declared = headers.get("content-length");
+  if (declared !== null) {
+    const length = Number(declared);
+    if (!(length > CORKED_MAX && length <= READY_MAX)) return response;
+    return new Response(heldStream([await response.bytes()]), response);
+  }
+  const arrived = await takeArrived(body);
+  if (arrived instanceof ReadableStream) return new Response(arrived, response);
+  headers.set("content-length", String(arrived.reduce((sum, chunk) => sum + chunk.byteLength, 0)));
+  return new Response(heldStream(arrived), response);
+}
