@@ -24,10 +24,10 @@ export const bunRuntime: Runtime = {
     bridgeWebSocket(server as Parameters<typeof bridgeWebSocket>[0], request, target, log, open),
   // Bun's fetch gives the response mutable headers; a mid-size body is made
   // ready to leave with them (ready-body.ts).
-  async fetchUpstream(url, init) {
-    const response = await fetch(url, { ...init, decompress: false, timeout: false } as BunProxyInit);
-    return init.method === "HEAD" ? response : withReadyBody(response);
-  },
+  fetchUpstream: (url, init) =>
+    fetch(url, { ...init, decompress: false, timeout: false } as BunProxyInit).then((response) =>
+      init.method === "HEAD" ? response : withReadyBody(response),
+    ),
   spawn: spawnBun,
   onSignal: (signal, handler) => void process.on(signal, handler),
   watchDirectory(dir, onEvent) {

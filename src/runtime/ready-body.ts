@@ -64,20 +64,26 @@ async function takeArrived(body: ReadableStream<Uint8Array>): Promise<Uint8Array
 /**
  * `response` with its body ready to go out with its headers, where that is
  * cheap; else as it is. Not for the answer to a HEAD (its length is the GET's).
+ * Decided on the headers first: reading `response.body` turns Bun's native
+ * body into a JS stream, which costs every response that is passed on as it is.
  */
-export async function withReadyBody(response: Response): Promise<Response> {
-  const { body, headers } = response;
-  if (body === null || NO_BODY.has(response.status)) return response;
+export function withReadyBody(response: Response): Response | Promise<Response> {
+  const { headers } = response;
+  if (NO_BODY.has(response.status)) return response;
   // An event stream must never wait for more to arrive.
   if (headers.get("content-type")?.startsWith("text/event-stream")) return response;
   const declared = headers.get("content-length");
-  if (declared !== null) {
-    const length = Number(declared);
-    if (!(length > CORKED_MAX && length <= READY_MAX)) return response;
-    return new Response(heldStream([await response.bytes()]), response);
-  }
-  const arrived = await takeArrived(body);
+  if (declared === null) return heldArrived(response);
+  const length = Number(declared);
+  if (!(length > CORKED_MAX && length <= READY_MAX)) return response;
+  return response.bytes().then((body) => new Response(heldStream([body]), response));
+}
+
+/** A body of unknown length: what has arrived is held; all of it declares its length. */
+async function heldArrived(response: Response): Promise<Response> {
+  if (response.body === null) return response;
+  const arrived = await takeArrived(response.body);
   if (arrived instanceof ReadableStream) return new Response(arrived, response);
-  headers.set("content-length", String(arrived.reduce((sum, chunk) => sum + chunk.byteLength, 0)));
+  response.headers.set("content-length", String(arrived.reduce((sum, chunk) => sum + chunk.byteLength, 0)));
   return new Response(heldStream(arrived), response);
 }
