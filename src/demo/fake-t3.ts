@@ -197,6 +197,21 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
           headers: { "content-type": "application/octet-stream" },
         });
       }
+      case "/__fake/chunked": {
+        // No declared length: three chunks, each filled with its own number.
+        const size = Number(url.searchParams.get("n") ?? 0);
+        const parts = [1, 2, 3].map((fill) => new Uint8Array(size).fill(fill));
+        return new Response(
+          new ReadableStream({
+            pull(controller) {
+              const part = parts.shift();
+              if (part) controller.enqueue(part);
+              else controller.close();
+            },
+          }),
+          { headers: { "content-type": "application/octet-stream" } },
+        );
+      }
       case "/__fake/upload": {
         const hash = createHash("sha256");
         let bytes = 0;

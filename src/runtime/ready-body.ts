@@ -1,14 +1,16 @@
 // Bun.serve writes a response that completes after an await (a proxied one
-// always does) piece by piece once its body is over ~16 KiB: the status line,
-// every header name, ": ", value and CRLF each go out in a send() of their own,
-// some 15 TCP segments ahead of the body (oven-sh/bun#41341, open). A body
-// given as a JS stream that already holds its bytes goes out with the headers
-// in one sendmsg(). So a mid-size body that has already arrived, or is declared
-// small enough to wait for, is handed on that way; anything else streams
-// natively, as before. Web-standard code: it only reshapes a Response.
+// always does) piece by piece once it outgrows its 16 KiB cork buffer: the
+// status line, every header name, ": ", value and CRLF each go out in a send()
+// of their own, some 15 TCP segments ahead of the body (oven-sh/bun#41341,
+// open). A body given as a JS stream that already holds its bytes goes out with
+// the headers in one sendmsg(). So a body of unknown length (chunked) is handed
+// on with what has already arrived of it held, or whole if it all came and is
+// small. A body of declared length streams natively, as before: Bun would
+// frame a stream body as chunked and drop the length (oven-sh/bun#10507).
+// Web-standard code: it only reshapes a Response.
 
-/** Bun corks responses up to about this size by itself. */
-const CORKED_MAX = 16 * 1024;
+/** A body this small leaves with its headers in one send() (room left for the headers). */
+const CORKED_MAX = 12 * 1024;
 /** Held per response at most; beyond it Bun's native streaming is cheaper. */
 export const READY_MAX = 256 * 1024;
 
@@ -62,28 +64,31 @@ async function takeArrived(body: ReadableStream<Uint8Array>): Promise<Uint8Array
 }
 
 /**
- * `response` with its body ready to go out with its headers, where that is
- * cheap; else as it is. Not for the answer to a HEAD (its length is the GET's).
+ * `response` with the part of its body that has arrived ready to go out with
+ * its headers, where that helps; else as it is. Not for the answer to a HEAD.
  * Decided on the headers first: reading `response.body` turns Bun's native
- * body into a JS stream, which costs every response that is passed on as it is.
+ * body into a JS stream, which would cost every response passed on as it is.
  */
 export function withReadyBody(response: Response): Response | Promise<Response> {
   const { headers } = response;
-  if (NO_BODY.has(response.status)) return response;
-  // An event stream must never wait for more to arrive.
+  if (NO_BODY.has(response.status) || headers.has("content-length")) return response;
+  // An event stream is left alone: it is Bun's to flush as it comes.
   if (headers.get("content-type")?.startsWith("text/event-stream")) return response;
-  const declared = headers.get("content-length");
-  if (declared === null) return heldArrived(response);
-  const length = Number(declared);
-  if (!(length > CORKED_MAX && length <= READY_MAX)) return response;
-  return response.bytes().then((body) => new Response(heldStream([body]), response));
+  return heldArrived(response);
 }
 
-/** A body of unknown length: what has arrived is held; all of it declares its length. */
 async function heldArrived(response: Response): Promise<Response> {
   if (response.body === null) return response;
   const arrived = await takeArrived(response.body);
   if (arrived instanceof ReadableStream) return new Response(arrived, response);
-  response.headers.set("content-length", String(arrived.reduce((sum, chunk) => sum + chunk.byteLength, 0)));
-  return new Response(heldStream(arrived), response);
+  const size = arrived.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+  if (size > CORKED_MAX) return new Response(heldStream(arrived), response);
+  // Small and complete: as bytes, which Bun sends in one piece with their length.
+  const whole = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of arrived) {
+    whole.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new Response(whole, response);
 }

@@ -70,6 +70,17 @@ describe("HTTP proxying", () => {
     expect((await response.arrayBuffer()).byteLength).toBe(16 * 1024 * 1024);
   });
 
+  test("mid-size bodies, declared or chunked, arrive byte for byte", async () => {
+    const declared = await browser.fetch("/__fake/bytes?n=100000");
+    expect(declared.headers.get("content-length")).toBe("100000");
+    const body = new Uint8Array(await declared.arrayBuffer());
+    expect([body.length, body.every((b) => b === 120)]).toEqual([100_000, true]);
+    const chunked = new Uint8Array(await (await browser.fetch("/__fake/chunked?n=30000")).arrayBuffer());
+    expect([chunked.length, chunked[0], chunked[29_999], chunked[30_000], chunked[59_999], chunked[60_000]]).toEqual([
+      90_000, 1, 1, 2, 2, 3,
+    ]);
+  });
+
   test("the request body is streamed: the instance answers after the first chunk while the body is still open", async () => {
     // Never closed: a proxy that buffered the body would wait forever (and time out).
     const body = new ReadableStream<Uint8Array>({
