@@ -11,7 +11,7 @@
 
 /** A body this small leaves with its headers in one send() (room left for the headers). */
 const CORKED_MAX = 12 * 1024;
-/** Held per response at most; beyond it Bun's native streaming is cheaper. */
+/** Held per response at most before the rest is streamed on: bounds what one response holds. */
 export const READY_MAX = 256 * 1024;
 
 type Read = { done: true; value?: undefined } | { done: false; value: Uint8Array };
