@@ -88,6 +88,20 @@ interface WrkResult {
   p99: number;
   requests: number;
   bad: number;
+  /** TCP segments the machine sent per request (all legs, ACKs included). */
+  segments: number;
+}
+
+/**
+ * TCP segments sent by the whole machine, loopback included (Tcp OutSegs in
+ * /proc/net/snmp): a response written piece by piece shows up here.
+ */
+function tcpOutSegments(): number {
+  const [names = [], values = []] = readFileSync("/proc/net/snmp", "utf8")
+    .split("\n")
+    .filter((line) => line.startsWith("Tcp:"))
+    .map((line) => line.trim().split(/\s+/));
+  return Number(values[names.indexOf("OutSegs")]);
 }
 
 const toMicros = (value: string, unit: string) => Number(value) * ({ us: 1, ms: 1000, s: 1e6 }[unit] ?? 1);
@@ -96,7 +110,9 @@ function wrk(url: string, headers: string[], script?: string): WrkResult {
   const argv = ["taskset", "-c", "1", "wrk", "-t1", `-c${CONNECTIONS}`, `-d${SECONDS}s`, "--latency"];
   for (const header of headers) argv.push("-H", header);
   if (script) argv.push("-s", script);
+  const segmentsBefore = tcpOutSegments();
   const out = sh([...argv, url]);
+  const segments = tcpOutSegments() - segmentsBefore;
   const latency = (q: string) => {
     const match = new RegExp(`^\\s+${q}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(out);
     return match ? toMicros(match[1] ?? "0", match[2] ?? "us") : Number.NaN;
@@ -104,12 +120,14 @@ function wrk(url: string, headers: string[], script?: string): WrkResult {
   const bad =
     Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0) +
     [...out.matchAll(/(connect|read|write|timeout) (\d+)/g)].reduce((sum, m) => sum + Number(m[2]), 0);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   return {
     rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
     p50: latency("50"),
     p99: latency("99"),
-    requests: Number(/(\d+) requests in/.exec(out)?.[1] ?? 0),
+    requests,
     bad,
+    segments: segments / Math.max(1, requests),
   };
 }
 
@@ -300,8 +318,8 @@ const lines = [
   "",
   "Bare = a `Bun.serve` + `fetch` pass-through with no logic at all (`bench/passthrough.ts`): the ceiling on this machine, measured in the same run.",
   "",
-  "| case | direct req/s | bare req/s (CPU µs/req) | dispatcher req/s | ratio | ratio of bare | p50 direct / dispatcher (µs) | p99 direct / dispatcher (µs) | dispatcher CPU µs/req | new upstream conns/req | peak RSS MiB | target |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|",
+  "| case | direct req/s | bare req/s (CPU µs/req) | dispatcher req/s | ratio | ratio of bare | p50 direct / dispatcher (µs) | p99 direct / dispatcher (µs) | dispatcher CPU µs/req | new upstream conns/req | TCP segments/req direct / bare / dispatcher | peak RSS MiB | target |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ];
 let failed = 0;
 for (const row of rows) {
@@ -319,7 +337,7 @@ for (const row of rows) {
   const met = ratio >= row.target.ratio && (row.target.cpu === undefined || cpu <= row.target.cpu) && conns <= 0.01;
   const target = `≥ ${row.target.ratio}×${row.target.cpu ? `, ≤ ${row.target.cpu} µs` : ""}, ≤ 0.01 conns: ${smoke ? "n/a" : met ? "met" : "MISSED"}${bad ? ` · ${bad} bad responses` : ""}`;
   lines.push(
-    `| ${row.name} | ${fmt(d)} | ${fmt(b)} (${fmt(median(row.bareCpuPerRequest), 1)}) | ${fmt(p)} | ${fmt(ratio, 2)} | ${fmt(b / d, 2)} | ${fmt(median(row.direct.map((r) => r.p50)))} / ${fmt(median(row.proxied.map((r) => r.p50)))} | ${fmt(median(row.direct.map((r) => r.p99)))} / ${fmt(median(row.proxied.map((r) => r.p99)))} | ${fmt(cpu, 1)} | ${fmt(conns, 4)} | ${fmt(row.peakRss / 1024, 1)} | ${target} |`,
+    `| ${row.name} | ${fmt(d)} | ${fmt(b)} (${fmt(median(row.bareCpuPerRequest), 1)}) | ${fmt(p)} | ${fmt(ratio, 2)} | ${fmt(b / d, 2)} | ${fmt(median(row.direct.map((r) => r.p50)))} / ${fmt(median(row.proxied.map((r) => r.p50)))} | ${fmt(median(row.direct.map((r) => r.p99)))} / ${fmt(median(row.proxied.map((r) => r.p99)))} | ${fmt(cpu, 1)} | ${fmt(conns, 4)} | ${[row.direct, row.bare, row.proxied].map((runs) => fmt(median(runs.map((r) => r.segments)), 1)).join(" / ")} | ${fmt(row.peakRss / 1024, 1)} | ${target} |`,
   );
 }
 const wsAdded = median(ws.proxied.map((r) => r.p50)) - median(ws.direct.map((r) => r.p50));
