@@ -160,9 +160,8 @@ writeFileSync(table, JSON.stringify({ bench: { os_user: "bench", port: Number(ne
 // A fast fake mint (the fake instance takes any credential): a POSIX sh script
 // printing the CLI's pretty JSON, so the pairing overhead is not lost in the
 // ~40 ms start-up of a compiled binary, whose noise was larger than the overhead.
-const mintScript = join(work, "mint.sh");
-writeFileSync(mintScript, `#!/bin/sh\nprintf '{\\n  "credential": "bench-%s"\\n}\\n' "$1"\n`, { mode: 0o755 });
-const mintCommand = mintScript;
+const mintCommand = join(work, "mint.sh");
+writeFileSync(mintCommand, `#!/bin/sh\nprintf '{\\n  "credential": "bench-%s"\\n}\\n' "$1"\n`, { mode: 0o755 });
 const logFile = join(work, "dispatcher.log");
 const dispatcherProcess = Bun.spawn(
   [

@@ -197,9 +197,9 @@ export function createApp(deps: AppDeps) {
         if (instance) return { meta, route: { instance } };
         return { meta, route: { error: new DispatchError("not_provisioned", `no dispatch entry for user ${user}`) } };
       })
-      // The session gate (see sessionGate). Written as a plain function on
-      // purpose: Elysia awaits an async hook on every request, and the common
-      // case here decides synchronously.
+      // The session gate (see sessionGate): synchronous in the common case, a
+      // promise only when it pairs. (Elysia 1.4 still awaits it: it judges a
+      // hook async from its source text, and the minified gate matches.)
       .onBeforeHandle(function gate({ request, route, meta }) {
         const early = sessionGate(request, route, meta);
         // A throw is Elysia's to answer; only answers are recorded.

@@ -22,8 +22,8 @@ export const bunRuntime: Runtime = {
   peerAddress,
   bridgeWebSocket: (server, request, target, log, open) =>
     bridgeWebSocket(server as Parameters<typeof bridgeWebSocket>[0], request, target, log, open),
-  // Bun's fetch gives the response mutable headers; a mid-size body is made
-  // ready to leave with them (ready-body.ts).
+  // Bun's fetch gives the response mutable headers; a body of unknown length
+  // is made ready to leave with them (ready-body.ts).
   fetchUpstream: (url, init) =>
     fetch(url, { ...init, decompress: false, timeout: false } as BunProxyInit).then((response) =>
       init.method === "HEAD" ? response : withReadyBody(response),

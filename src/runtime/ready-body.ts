@@ -82,13 +82,6 @@ async function heldArrived(response: Response): Promise<Response> {
   const arrived = await takeArrived(response.body);
   if (arrived instanceof ReadableStream) return new Response(arrived, response);
   const size = arrived.reduce((sum, chunk) => sum + chunk.byteLength, 0);
-  if (size > CORKED_MAX) return new Response(heldStream(arrived), response);
   // Small and complete: as bytes, which Bun sends in one piece with their length.
-  const whole = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of arrived) {
-    whole.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new Response(whole, response);
+  return new Response(size > CORKED_MAX ? heldStream(arrived) : new Blob(arrived), response);
 }
