@@ -1,7 +1,7 @@
 // install.sh into a staging root (--root), file by file; idempotence;
 // --uninstall keeps config; refusal paths leave the host as it was.
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runToEnd } from "../fixtures/child";
 import { REPO, tempDir } from "../fixtures/stack";
@@ -119,18 +119,28 @@ describe("install.sh without root", () => {
   });
 
   test.skipIf(!isRoot)("as a non-root user it refuses clearly", async () => {
-    const result = await runToEnd([
-      "setpriv",
-      "--reuid=65534",
-      "--regid=65534",
-      "--clear-groups",
-      "bash",
-      INSTALL,
-      "--root",
-      "/tmp/never",
-    ]);
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain("must run as root");
-    expect(existsSync("/tmp/never")).toBe(false);
+    // A copy the user `nobody` can read: the checkout may sit where it cannot (/root/…).
+    const dir = tempDir("t3d-nonroot-");
+    const script = join(dir, "install.sh");
+    try {
+      copyFileSync(INSTALL, script);
+      chmodSync(dir, 0o755);
+      chmodSync(script, 0o644);
+      const result = await runToEnd([
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "bash",
+        script,
+        "--root",
+        "/tmp/never",
+      ]);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain("must run as root");
+      expect(existsSync("/tmp/never")).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
