@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { type BrowserContext, type Browser as Chromium, chromium, type Page } from "playwright-core";
 import { type Caddy, startCaddy } from "../fixtures/caddy";
 import { runToEnd } from "../fixtures/child";
-import { REPO, type Stack, startStack } from "../fixtures/stack";
+import { REPO, type Stack, startStack, until } from "../fixtures/stack";
 
 const SHOTS = join(REPO, ".test-results/screenshots");
 const PASSWORDS = { alice: "alice-pw", bob: "bob-pw", carol: "carol-pw" };
@@ -190,7 +190,7 @@ describe("a real browser through Caddy and the dispatcher", () => {
       `${stack.url}/`,
     ]);
     expect(forged.stdout).toBe("403");
-    expect(stack.log.lines.some((l) => l.event === "untrusted_peer")).toBe(true);
+    await until(() => stack.log.lines.some((l) => l.event === "untrusted_peer"));
     // Through Caddy, a client-sent header is replaced by the authenticated user's.
     const { context, page } = await login("bob");
     await page.setExtraHTTPHeaders({ "X-Authentik-Username": "alice@example.com" });
