@@ -327,16 +327,13 @@ describe("operations", () => {
     try {
       const browser = new Browser(child.url, "alice");
       await navigate(browser);
-      // 30 streams, each quiet for 800 ms in the middle: in flight when SIGTERM lands.
-      const inFlight = Array.from({ length: 30 }, () =>
-        browser
-          .fetch("/__fake/sse?gapMs=800")
-          .then((r) => r.text())
-          .catch(() => "lost"),
+      // 30 streams, each quiet for 800 ms in the middle: SIGTERM lands once every
+      // one has its headers, so all are in flight whatever the machine's load.
+      const inFlight = await Promise.all(
+        Array.from({ length: 30 }, () => browser.fetch("/__fake/sse?gapMs=800").catch(() => null)),
       );
-      await Bun.sleep(200);
       child.process.kill("SIGTERM");
-      const bodies = await Promise.all(inFlight);
+      const bodies = await Promise.all(inFlight.map((r) => r?.text().catch(() => "lost") ?? "lost"));
       const complete = bodies.filter((b) => b === "data: first\n\ndata: second\n\n").length;
       const exit = await child.process.exited;
       const refusedAfter = await fetch(`${child.url}/healthz`).then(
