@@ -1,35 +1,40 @@
-// Composes the request flow on Elysia's lifecycle:
-//   resolve (request id → trust → identity → route)
-//   → beforeHandle (session decision; may pair or refuse) → handler (proxy),
-// each answer recorded (access log, metrics) where it is made.
-// Control-plane routes registered before the hooks do not pass through them.
+// Wires the one request path onto Elysia's lifecycle. Read top to bottom:
+//   resolve:      proof → identity → route → instance → origin   (admission.ts)
+//   beforeHandle: session (pass, ask the instance, pair, or refuse)  (session-gate.ts)
+//   handler:      cookie filter → proxy (HTTP | WebSocket)         (forward.ts)
+// Each stage returns a typed result; an answer is recorded (access log,
+// metrics) where it is made. Control-plane routes come before the hooks.
 import { Elysia } from "elysia";
+import { type Admission, admit } from "./admission";
 import type { Settings } from "./config/settings";
 import type { Instance } from "./config/table";
-import { parseCookies } from "./cookies";
 import { DispatchError, errorResponse } from "./errors";
-import { identityFrom } from "./identity";
+import { forwarder } from "./forward";
+import type { Identity } from "./identity";
+import type { InstanceCheck } from "./instance-check";
 import type { Logger } from "./log";
 import type { Metrics } from "./metrics";
-import { OWNER_COOKIE, type OwnerBinding } from "./owner";
+import type { OwnerBinding } from "./owner";
 import { Pairing, pairedResponse, redirectTarget } from "./pairing";
-import { isWebSocketUpgrade, takeWebSocketHandshake, upstreamRequestHeaders } from "./proxy/headers";
-import { forwardHttp } from "./proxy/http";
+import type { Proof } from "./proof/proof";
+import { isWebSocketUpgrade } from "./proxy/headers";
 import { requestIdOf } from "./request-id";
 import type { OpenSockets, Runtime } from "./runtime/runtime";
 import type { CookieNames } from "./session";
 import { isDocumentNavigation } from "./session";
 import type { SessionCache } from "./session-cache";
+import { sessionGate } from "./session-gate";
 import { checkSession, exchangeCredential } from "./t3/client";
-import type { PeerCheck } from "./trust";
 
 export interface AppDeps {
   settings: Settings;
-  routing: { lookup(user: string): Instance | undefined };
+  proof: Proof;
+  routing: { route(identity: Identity): Instance | DispatchError };
+  /** undefined: instances are not on this host (not checked). */
+  instances: InstanceCheck | undefined;
   cookieNames: CookieNames;
   sessions: SessionCache;
   owners: OwnerBinding;
-  trusted: PeerCheck;
   mint(osUser: string): Promise<string | DispatchError>;
   /** What the runtime does for the proxy: peer address, upstream fetch, WebSocket bridge. */
   runtime: Pick<Runtime, "peerAddress" | "fetchUpstream" | "bridgeWebSocket">;
@@ -39,33 +44,27 @@ export interface AppDeps {
   log: Logger;
 }
 
-/** Where a request goes, or why it goes nowhere (answered in beforeHandle). */
-type Route = { instance: Instance; error?: undefined } | { instance?: undefined; error: DispatchError };
-
-/** What the access log and metrics say about one request; filled in as it goes. */
-interface Meta {
-  id: string;
-  started: number;
-  peer: string | undefined;
-  html: boolean;
-  user?: string;
-  outcome: string;
-  /** The session cookie the handler must check with the instance before proxying. */
-  check?: { name: string; value: string };
+/** What every stage knows of one request; set once in resolve. */
+export interface Meta {
+  readonly id: string;
+  readonly started: number;
+  readonly peer: string | undefined;
+  readonly url: URL;
+  readonly html: boolean;
+  readonly upgrade: boolean;
 }
 
-/** Headers never forwarded to an instance: the front proxy's identity assertions. */
-const DROP_PREFIXES = ["x-authentik-"];
-
 export function createApp(deps: AppDeps) {
-  const { settings, log, cookieNames, sessions, owners, metrics, runtime } = deps;
+  const { settings, log, metrics, instances } = deps;
   const upstreamBase = (port: number): string => `http://${settings.upstreamHost}:${port}`;
   const pairing = new Pairing({
     mint: deps.mint,
-    exchange: (instance, credential, order) =>
+    // The credential goes only to a listener that is the instance's own, asked afresh.
+    exchange: async (instance, credential, order) =>
+      instances?.fresh(instance) ??
       exchangeCredential(upstreamBase(instance.port), instance.port, credential, settings.exchangeTimeoutMs, order),
-    cookieNames,
-    owners,
+    cookieNames: deps.cookieNames,
+    owners: deps.owners,
     secureCookies: settings.secureCookies,
     attempts: settings.pairAttempts,
     windowMs: settings.pairWindowMs,
@@ -74,185 +73,110 @@ export function createApp(deps: AppDeps) {
       metrics.pairings.inc(result);
       if (result === "ok") metrics.pairingSeconds.observe(ms / 1000);
     },
+    dropped: (instance, cookies) => forward.droppedCookies(instance, cookies),
   });
+  const decide = sessionGate({
+    cookieNames: deps.cookieNames,
+    sessions: deps.sessions,
+    owners: deps.owners,
+    pairing,
+    check: (instance, cookie) => checkSession(upstreamBase(instance.port), cookie, settings.sessionTimeoutMs),
+    metrics,
+    log,
+  });
+  const forward = forwarder(deps);
 
-  const fail = (meta: Meta, error: DispatchError): Response => {
-    meta.outcome = error.kind;
-    if (error.kind === "upstream_down" || error.kind === "exchange_unreachable") metrics.upstreamErrors.inc(error.kind);
-    return errorResponse(error, log, { requestId: meta.id, html: meta.html }, { user: meta.user });
-  };
-
-  const pairAndRedirect = async (meta: Meta, instance: Instance, url: URL): Promise<Response> => {
-    const paired = await pairing.pair(instance);
-    if (paired instanceof DispatchError) return fail(meta, paired);
-    meta.outcome = "paired";
-    return pairedResponse(paired, redirectTarget(url), meta.id);
-  };
-
-  /**
-   * The session decision. A session cookie counts only if its owner binding
-   * names this user (another person's cookie is dropped). Without one, a
-   * navigation pairs and anything else gets a 401. A navigation or a WebSocket
-   * with one needs the instance's word (unless recently cached): that check is
-   * left to the handler (meta.check). XHR and assets are never 302'd.
-   */
-  function sessionGate(request: Request, route: Route, meta: Meta): Response | Promise<Response> | undefined {
-    const { instance, error } = route;
-    if (!instance) return error && fail(meta, error);
-    const cookies = parseCookies(request.headers.get("cookie"));
-    const name = cookieNames.find(instance.port, cookies.keys());
-    const value = name === undefined ? undefined : cookies.get(name);
-    const bound = value !== undefined && owners.verify(instance.user, value, cookies.get(OWNER_COOKIE));
-    if (value !== undefined && !bound) {
-      log.log("info", "session_cookie_not_bound", { request_id: meta.id, user: instance.user });
-    }
-    if (name === undefined || value === undefined || !bound) {
-      const url = new URL(request.url);
-      return meta.html
-        ? pairAndRedirect(meta, instance, url)
-        : fail(meta, new DispatchError("no_session", `${request.method} ${url.pathname} without a session`));
-    }
-    if (!meta.html && !isWebSocketUpgrade(request)) return undefined;
-    // t3's SPA navigates to /pair when its session is dead: never trust the cache for it.
-    if (sessions.isValid(instance.port, value) && new URL(request.url).pathname !== "/pair") {
-      metrics.sessionChecks.inc("cached");
-      return undefined;
-    }
-    meta.check = { name, value };
-    return undefined;
-  }
-
-  /** Asks the instance about the session: undefined to proceed, or the re-pair / refusal. */
-  async function checkOrRepair(
-    request: Request,
-    url: URL,
-    instance: Instance,
-    meta: Meta,
-    cookie: { name: string; value: string },
-  ): Promise<Response | undefined> {
-    const verdict = await checkSession(
-      upstreamBase(instance.port),
-      `${cookie.name}=${cookie.value}`,
-      settings.sessionTimeoutMs,
-    );
-    metrics.sessionChecks.inc(verdict.state);
-    if (verdict.state === "unknown") {
-      log.log("warn", "session_check_failed_open", {
-        request_id: meta.id,
-        user: instance.user,
-        reason: verdict.reason,
-      });
-      return undefined;
-    }
-    cookieNames.learn(instance.port, verdict.cookieName);
-    if (verdict.state === "valid") {
-      sessions.remember(instance.port, cookie.value);
-      return undefined;
-    }
-    sessions.forget(instance.port, cookie.value);
-    if (isWebSocketUpgrade(request))
-      return fail(meta, new DispatchError("no_session", "WebSocket with a dead session"));
-    log.log("info", "session_dead_repair", { request_id: meta.id, user: instance.user, port: instance.port });
-    return pairAndRedirect(meta, instance, url);
-  }
-
-  /**
-   * The access-log line and request metrics of one answered request, written
-   * where the answer is made: an afterResponse hook would cost a scheduled
-   * task per request. Undefined means the runtime's server sent a 101 itself.
-   */
-  function record(meta: Meta, response: Response | undefined): void {
-    metrics.requests.inc(meta.outcome);
+  /** The access-log line and request metrics of one answered request (undefined: the runtime sent a 101). */
+  function record(meta: Meta, outcome: string, user: string | undefined, response: Response | undefined): void {
+    metrics.requests.inc(outcome);
     if (!settings.accessLog) return;
     log.log("info", "request", {
       request_id: meta.id,
-      user: meta.user,
-      outcome: meta.outcome,
+      user,
+      outcome,
       status: response?.status ?? 101,
       ms: Math.round((performance.now() - meta.started) * 10) / 10,
     });
   }
 
+  /** A refusal: logged once, rendered (page or JSON), counted, recorded. */
+  function refuse(meta: Meta, error: DispatchError, user: string | undefined): Response {
+    if (error.kind === "upstream_down" || error.kind === "exchange_unreachable") metrics.upstreamErrors.inc(error.kind);
+    else if (error.status === 403) metrics.refusals.inc(error.kind);
+    const response = errorResponse(error, log, { requestId: meta.id, html: meta.html }, { user });
+    record(meta, error.kind, user, response);
+    return response;
+  }
+
+  /** The session stage's answer, or undefined to go on to the proxy (the cookie it may forward kept in `passed`). */
+  const passed = new WeakMap<Request, { instance: Instance; session: string }>();
+  function sessionStage(
+    request: Request,
+    meta: Meta,
+    admission: Admission,
+  ): Response | Promise<Response | undefined> | undefined {
+    if ("refused" in admission) return refuse(meta, admission.refused, admission.user);
+    const { instance } = admission;
+    const answer = (verdict: Awaited<ReturnType<typeof decide>>): Response | undefined => {
+      if (verdict instanceof DispatchError) return refuse(meta, verdict, instance.user);
+      if ("proxy" in verdict) {
+        passed.set(request, { instance, session: verdict.proxy });
+        return undefined;
+      }
+      const response = pairedResponse(verdict, redirectTarget(meta.url), meta.id);
+      record(meta, "paired", instance.user, response);
+      return response;
+    };
+    const verdict = decide({
+      request,
+      url: meta.url,
+      instance,
+      requestId: meta.id,
+      html: meta.html,
+      upgrade: meta.upgrade,
+    });
+    return verdict instanceof Promise ? verdict.then(answer) : answer(verdict);
+  }
+
   return (
     new Elysia()
       .get("/healthz", () => new Response("ok\n", { headers: { "content-type": "text/plain; charset=utf-8" } }))
-      // Request id, then trust → identity → route. A failure is carried as a
-      // value and answered in beforeHandle (one hook: the hot path pays for one).
-      .resolve(({ request, server }): { meta: Meta; route: Route } => {
+      // An unexpected throw: one log line with the request id, a 500 with it.
+      .onError(({ error, request, code, ...context }) => {
+        const meta = (context as { meta?: Meta }).meta;
+        const id = meta?.id ?? requestIdOf(request);
+        const detail = `${code}: ${error instanceof Error ? error.message : String(error)}`;
+        return errorResponse(new DispatchError("internal", detail), log, { requestId: id, html: meta?.html ?? false });
+      })
+      .resolve(({ request, server }): { meta: Meta; admission: Admission | Promise<Admission> } => {
+        const url = new URL(request.url);
         const meta: Meta = {
           id: requestIdOf(request),
           started: performance.now(),
-          peer: runtime.peerAddress(server, request),
+          peer: deps.runtime.peerAddress(server, request),
+          url,
           html: isDocumentNavigation(request),
-          outcome: "proxied",
+          upgrade: isWebSocketUpgrade(request),
         };
-        const header = request.headers.get(settings.identityHeader);
-        if (header !== null && !deps.trusted(meta.peer)) {
-          return { meta, route: { error: new DispatchError("untrusted_peer", `identity header from ${meta.peer}`) } };
-        }
-        const user = identityFrom(header);
-        if (user instanceof DispatchError) return { meta, route: { error: user } };
-        meta.user = user;
-        const instance = deps.routing.lookup(user);
-        if (instance) return { meta, route: { instance } };
-        return { meta, route: { error: new DispatchError("not_provisioned", `no dispatch entry for user ${user}`) } };
+        return { meta, admission: admit(deps, request, meta) };
       })
-      // The session gate (see sessionGate): synchronous in the common case, a
-      // promise only when it pairs. (Elysia 1.4 still awaits it: it judges a
-      // hook async from its source text, and the minified gate matches.)
-      .onBeforeHandle(function gate({ request, route, meta }) {
-        const early = sessionGate(request, route, meta);
-        // A throw is Elysia's to answer; only answers are recorded.
-        if (early instanceof Promise)
-          early.then(
-            (response) => record(meta, response),
-            () => undefined,
-          );
-        else if (early) record(meta, early);
-        return early;
+      // The session stage: synchronous in the steady state, a promise when it asks, pairs or first verifies a token.
+      .onBeforeHandle(function gate({ request, meta, admission }) {
+        return admission instanceof Promise
+          ? admission.then((settled) => sessionStage(request, meta, settled))
+          : sessionStage(request, meta, admission);
       })
-      // Steady state: proxy HTTP or bridge a WebSocket to the user's instance.
       .all(
         "*",
-        async ({ request, route, server, meta }) => {
-          const { instance } = route;
-          if (!instance) return; // answered in beforeHandle
-          const response = await proxy(request, instance, server, meta);
-          record(meta, response);
+        async ({ request, server, meta }) => {
+          const pass = passed.get(request);
+          if (!pass) return; // answered in beforeHandle
+          const { response, outcome } = await forward.proxy(request, server, meta, pass.instance, pass.session);
+          if (response instanceof DispatchError) return refuse(meta, response, pass.instance.user);
+          record(meta, outcome, pass.instance.user, response);
           return response;
         },
         { parse: "none" },
       )
   );
-
-  /** The session check if one is due, then the HTTP proxy or the WebSocket bridge. */
-  async function proxy(request: Request, instance: Instance, server: unknown, meta: Meta) {
-    const url = new URL(request.url);
-    if (meta.check) {
-      const refused = await checkOrRepair(request, url, instance, meta, meta.check);
-      if (refused) return refused;
-    }
-    const headers = upstreamRequestHeaders(request, {
-      clientAddress: meta.peer,
-      dropPrefixes: DROP_PREFIXES,
-      requestId: meta.id,
-      protocol: url.protocol,
-    });
-    const path = url.pathname + url.search;
-    if (isWebSocketUpgrade(request)) {
-      meta.outcome = "websocket";
-      const protocols = takeWebSocketHandshake(request, headers);
-      const target = {
-        url: `ws://${settings.upstreamHost}:${instance.port}${path}`,
-        headers,
-        protocols,
-        connectTimeoutMs: settings.exchangeTimeoutMs,
-      };
-      const bridged = await runtime.bridgeWebSocket(server, request, target, log, deps.openSockets);
-      return bridged instanceof DispatchError ? fail(meta, bridged) : bridged;
-    }
-    const upstreamUrl = upstreamBase(instance.port) + path;
-    const response = await forwardHttp(request, upstreamUrl, headers, runtime.fetchUpstream, meta.id);
-    return response instanceof DispatchError ? fail(meta, response) : response;
-  }
 }

@@ -11,9 +11,13 @@ export type ErrorKind =
   | "exchange_unreachable" // the instance did not answer the pairing exchange
   | "exchange_rejected" // the instance answered the exchange with non-200
   | "upstream_down" // the instance did not answer a proxied request
-  | "untrusted_peer" // the identity header came from a peer that is not the front proxy
+  | "untrusted_peer" // the identity header came from a peer that is not the front proxy (peer mode)
+  | "bad_proof" // the front's signed assertion or shared secret is missing or does not verify
+  | "instance_impostor" // the instance's port is held by another OS account
+  | "cross_origin" // a WebSocket or a write from an origin that is not the public one
   | "no_session" // an API or WebSocket request without a session: reloading the page pairs
-  | "pairing_loop"; // pairing failed or was undone too often: stop instead of redirecting forever
+  | "pairing_loop" // pairing failed or was undone too often: stop instead of redirecting forever
+  | "internal"; // an unexpected throw: a bug, logged once with its request id
 
 const STATUS: Record<ErrorKind, number> = {
   no_identity: 403,
@@ -25,8 +29,12 @@ const STATUS: Record<ErrorKind, number> = {
   exchange_rejected: 502,
   upstream_down: 502,
   untrusted_peer: 403,
+  bad_proof: 403,
+  instance_impostor: 502,
+  cross_origin: 403,
   no_session: 401,
   pairing_loop: 429,
+  internal: 500,
 };
 
 const MESSAGE: Record<ErrorKind, string> = {
@@ -39,8 +47,12 @@ const MESSAGE: Record<ErrorKind, string> = {
   exchange_rejected: "pairing exchange rejected by the t3 instance",
   upstream_down: "the t3 instance is not reachable",
   untrusted_peer: "the identity header is only accepted from the front proxy",
+  bad_proof: "the front proxy's sign-in assertion could not be verified",
+  instance_impostor: "the t3 instance is not reachable",
+  cross_origin: "this request comes from another site",
   no_session: "no t3 session for this request: reload the page to pair again",
   pairing_loop: "pairing with your t3 instance keeps failing; stopped retrying for now",
+  internal: "t3-dispatch failed unexpectedly",
 };
 
 export class DispatchError extends Error {
@@ -48,6 +60,8 @@ export class DispatchError extends Error {
     readonly kind: ErrorKind,
     /** Operator-facing detail for the log line; never shown to the browser. */
     readonly detail: string,
+    /** Fields for the log line: a token's `reason` (`expired`, `alg_none`…), an impostor's `port` and `holder_uid`. */
+    readonly fields: Readonly<Record<string, string | number>> = {},
   ) {
     super(`${kind}: ${detail}`);
     this.name = "DispatchError";
@@ -61,6 +75,7 @@ export class DispatchError extends Error {
 const TITLE: Partial<Record<ErrorKind, string>> = {
   not_provisioned: "No workspace for you here yet",
   upstream_down: "Your workspace is not answering",
+  instance_impostor: "Your workspace is not answering",
   exchange_unreachable: "Your workspace is not answering",
   pairing_loop: "Signing you in keeps failing",
 };
@@ -93,6 +108,7 @@ export function errorResponse(
     request_id: presentation.requestId,
     status: error.status,
     detail: error.detail,
+    ...error.fields,
     ...fields,
   });
   const headers = { "cache-control": "no-store", "x-request-id": presentation.requestId };

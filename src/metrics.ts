@@ -84,6 +84,15 @@ export class Metrics {
   readonly upstreamErrors = new Counter("t3d_upstream_errors_total", "Instances that did not answer, by kind.", "kind");
   readonly openWebSockets = new Gauge("t3d_open_websockets", "WebSockets bridged right now.");
   readonly reloads = new Counter("t3d_table_reloads_total", "Dispatch table reloads, by result.", "result");
+  readonly impostors = new Counter(
+    "t3d_instance_impostors_total",
+    "Times an instance's port was found held by another OS account.",
+  );
+  readonly refusals = new Counter(
+    "t3d_refusals_total",
+    "Requests refused before reaching an instance, by kind (bad_proof, cross_origin, …).",
+    "kind",
+  );
 
   render(): string {
     return `${[
@@ -94,6 +103,8 @@ export class Metrics {
       this.upstreamErrors.render(),
       this.openWebSockets.render("gauge"),
       this.reloads.render(),
+      this.impostors.render(),
+      this.refusals.render(),
     ].join("\n")}\n`;
   }
 }

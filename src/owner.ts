@@ -30,7 +30,8 @@ export class OwnerBinding {
   /** Does the companion say this session cookie was minted for `user`? */
   verify(user: string, sessionValue: string, owner: string | undefined): boolean {
     if (owner === undefined || !owner.startsWith(`${user}.`)) return false;
-    const key = `${owner}\0${sessionValue}`;
+    // Keyed by the user too: a value verified for `a.b` must not count for `a`.
+    const key = `${user}\0${owner}\0${sessionValue}`;
     if (this.verified.has(key)) return true;
     const given = Buffer.from(owner.slice(user.length + 1));
     const expected = Buffer.from(this.mac(user, sessionValue));

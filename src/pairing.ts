@@ -2,8 +2,11 @@
 // it for the instance's session cookie, hand that cookie (and its owner
 // binding) to the browser, and send the browser back where it was going.
 // One pairing at a time per user: concurrent first requests share it. A loop
-// guard stops a pairing that keeps failing or keeps being undone.
+// guard stops a pairing that keeps failing or keeps being undone: it counts
+// failed pairings and fresh cookies the instance calls dead, not logins (six
+// private windows opened in a minute are six good pairings).
 import type { Instance } from "./config/table";
+import { type DroppedCookie, screenSetCookies } from "./cookie-filter";
 import { DispatchError } from "./errors";
 import type { Logger } from "./log";
 import { OWNER_COOKIE, type OwnerBinding } from "./owner";
@@ -18,12 +21,14 @@ export interface PairingDeps {
   owners: OwnerBinding;
   /** Add Secure to the cookies (the public side is https). */
   secureCookies: boolean;
-  /** At most this many pairings per user within windowMs. */
+  /** At most this many failed or undone pairings per user within windowMs. */
   attempts: number;
   windowMs: number;
   log: Logger;
   /** Called once per pairing that ran (not per request that joined it). */
   observe?(result: "ok" | DispatchError["kind"], ms: number): void;
+  /** Called with the cookies dropped from the instance's answer. */
+  dropped?(instance: Instance, cookies: readonly DroppedCookie[]): void;
 }
 
 export interface Paired {
@@ -41,33 +46,75 @@ export function redirectTarget(url: URL): string {
   return path + url.search;
 }
 
+/** The Expires / Max-Age attributes of a Set-Cookie line, for a companion cookie that must live as long. */
+function lifetimeOf(line: string): string {
+  return line
+    .split(";")
+    .slice(1)
+    .map((attribute) => attribute.trim())
+    .filter((attribute) => /^(expires|max-age)=/i.test(attribute))
+    .map((attribute) => `; ${attribute}`)
+    .join("");
+}
+
+/** Timestamps within a sliding window, per key. */
+class Strikes {
+  private readonly byKey = new Map<string, number[]>();
+
+  constructor(private readonly windowMs: number) {}
+
+  count(key: string): number {
+    const now = Date.now();
+    const recent = (this.byKey.get(key) ?? []).filter((t) => now - t < this.windowMs);
+    if (recent.length > 0) this.byKey.set(key, recent);
+    else this.byKey.delete(key);
+    return recent.length;
+  }
+
+  add(key: string): void {
+    this.byKey.set(key, [...(this.byKey.get(key) ?? []), Date.now()]);
+  }
+}
+
+/** Session values paired recently, to tell an undone pairing from an old cookie expiring. */
+const FRESH_MAX = 10_000;
+
 export class Pairing {
   private readonly inFlight = new Map<string, Promise<Paired | DispatchError>>();
-  private readonly recent = new Map<string, number[]>();
+  private readonly strikes: Strikes;
+  private readonly freshSessions = new Map<string, number>();
   /** The pairing endpoint each instance (by port) last answered on. */
   private readonly endpoints = new Map<number, PairEndpoint>();
 
-  constructor(private readonly deps: PairingDeps) {}
+  constructor(private readonly deps: PairingDeps) {
+    this.strikes = new Strikes(deps.windowMs);
+  }
 
   /** Joins the user's pairing in progress, or starts one unless the loop guard refuses. */
   pair(instance: Instance): Promise<Paired | DispatchError> {
     const running = this.inFlight.get(instance.user);
     if (running) return running;
-    const now = Date.now();
-    const attempts = (this.recent.get(instance.user) ?? []).filter((t) => now - t < this.deps.windowMs);
-    if (attempts.length >= this.deps.attempts) {
-      this.recent.set(instance.user, attempts);
+    const strikes = this.strikes.count(instance.user);
+    if (strikes >= this.deps.attempts) {
       const error = new DispatchError(
         "pairing_loop",
-        `${attempts.length} pairings for ${instance.user} within ${this.deps.windowMs} ms; refusing another`,
+        `${strikes} failed or undone pairings for ${instance.user} within ${this.deps.windowMs} ms; refusing another`,
       );
       this.deps.observe?.(error.kind, 0);
       return Promise.resolve(error);
     }
-    this.recent.set(instance.user, [...attempts, now]);
     const flight = this.run(instance).finally(() => this.inFlight.delete(instance.user));
     this.inFlight.set(instance.user, flight);
     return flight;
+  }
+
+  /** The instance called this session dead: a strike if this dispatcher paired it within the window. */
+  undone(user: string, sessionValue: string): void {
+    const key = `${user}\0${sessionValue}`;
+    const at = this.freshSessions.get(key);
+    if (at === undefined) return;
+    this.freshSessions.delete(key);
+    if (Date.now() - at < this.deps.windowMs) this.strikes.add(user);
   }
 
   private async run(instance: Instance): Promise<Paired | DispatchError> {
@@ -75,9 +122,13 @@ export class Pairing {
     const result = await this.mintAndExchange(instance);
     const ms = Math.round(performance.now() - started);
     this.deps.observe?.(result instanceof DispatchError ? result.kind : "ok", ms);
-    if (!(result instanceof DispatchError)) {
-      this.deps.log.log("info", "paired", { user: instance.user, port: instance.port, cookie: result.cookieName, ms });
+    if (result instanceof DispatchError) {
+      this.strikes.add(instance.user);
+      return result;
     }
+    if (this.freshSessions.size >= FRESH_MAX) this.freshSessions.clear();
+    this.freshSessions.set(`${instance.user}\0${result.sessionValue}`, Date.now());
+    this.deps.log.log("info", "paired", { user: instance.user, port: instance.port, cookie: result.cookieName, ms });
     return result;
   }
 
@@ -89,20 +140,23 @@ export class Pairing {
     const exchanged = await this.deps.exchange(instance, credential, order);
     if (exchanged instanceof DispatchError) return exchanged;
     this.endpoints.set(instance.port, exchanged.endpoint);
-    const session = exchanged.setCookies.find((line) => setCookieName(line) === exchanged.cookieName);
-    if (exchanged.cookieName === undefined || session === undefined) {
+    const cookieName = exchanged.cookieName;
+    if (cookieName !== undefined) this.deps.cookieNames.learn(instance.port, cookieName);
+    const { kept, dropped } = screenSetCookies(exchanged.setCookies, (name) =>
+      this.deps.cookieNames.isOwn(instance.port, name),
+    );
+    if (dropped.length > 0) this.deps.dropped?.(instance, dropped);
+    const session = kept.find((line) => setCookieName(line) === cookieName);
+    if (cookieName === undefined || session === undefined) {
       return new DispatchError("exchange_rejected", `port ${instance.port} answered 200 without a session cookie`);
     }
-    this.deps.cookieNames.learn(instance.port, exchanged.cookieName);
-    const sessionValue = (session.split(";")[0] ?? "").slice(exchanged.cookieName.length + 1);
-    const owner = `${OWNER_COOKIE}=${this.deps.owners.sign(instance.user, sessionValue)}; Path=/; HttpOnly; SameSite=Lax`;
+    const sessionValue = (session.split(";")[0] ?? "").slice(cookieName.length + 1);
+    // The owner cookie lives as long as the session it binds: a session-only
+    // one would re-pair at every browser restart and strand a 30-day t3 session.
+    const owner = `${OWNER_COOKIE}=${this.deps.owners.sign(instance.user, sessionValue)}; Path=/${lifetimeOf(session)}; HttpOnly; SameSite=Lax`;
     const secure = (line: string) =>
       this.deps.secureCookies && !/;\s*secure\s*(;|$)/i.test(line) ? `${line}; Secure` : line;
-    return {
-      setCookies: [...exchanged.setCookies, owner].map(secure),
-      cookieName: exchanged.cookieName,
-      sessionValue,
-    };
+    return { setCookies: [...kept, owner].map(secure), cookieName, sessionValue };
   }
 }
 

@@ -1,8 +1,13 @@
-// user → instance. Reloaded by a poll, a file watch and SIGHUP; the table is swapped whole (one reference assignment), so a
+// identity → instance. A full identity (`vbarzin@gmail.com`) matches its own
+// key exactly; its local part (`vbarzin`) matches only when the identity has no
+// domain, or its domain is in `identityDomains` (when that is set).
+// Reloaded by a poll, a file watch and SIGHUP; the table is swapped whole (one reference assignment), so a
 // request sees either the old table or the new one, never a mix. A reload that
 // fails keeps the last good table and says why.
 import { readFile } from "node:fs/promises";
 import { type DispatchTable, type Instance, parseTable, type TableResult } from "./config/table";
+import { DispatchError } from "./errors";
+import type { Identity } from "./identity";
 import type { Logger } from "./log";
 
 export async function readTableFile(path: string): Promise<TableResult> {
@@ -27,12 +32,15 @@ export class Routing {
     initial: DispatchTable,
     private readonly log: Logger,
     private readonly onReload: (ok: boolean) => void = () => {},
+    /** Domains whose identities may use a local-part key; empty: any domain. */
+    private readonly domains: readonly string[] = [],
   ) {
     this.table = initial;
   }
 
-  lookup(user: string): Instance | undefined {
-    return this.table.get(user);
+  /** The identity's instance, or not_provisioned. */
+  route(identity: Identity): Instance | DispatchError {
+    return routeOf(this.table, identity, this.domains);
   }
 
   get size(): number {
@@ -68,4 +76,18 @@ export class Routing {
   stop(): void {
     clearInterval(this.timer);
   }
+}
+
+export function routeOf(
+  table: DispatchTable,
+  identity: Identity,
+  domains: readonly string[],
+): Instance | DispatchError {
+  const exact = table.get(identity.full);
+  if (exact) return exact;
+  const local = identity.domain === undefined || domains.length === 0 || domains.includes(identity.domain);
+  const byLocal = local ? table.get(identity.local) : undefined;
+  if (byLocal) return byLocal;
+  const why = local ? "no dispatch entry" : `domain ${identity.domain} is not in identityDomains`;
+  return new DispatchError("not_provisioned", `${why} for ${identity.full}`);
 }

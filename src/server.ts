@@ -1,12 +1,16 @@
 // `t3-dispatch serve`: load the table (refusing to start on any error), wire
 // the real mint command, WebSocket bridge, reloads (poll, file watch, SIGHUP),
 // the metrics listener, and a graceful stop.
+import { Accounts } from "./accounts";
 import { createApp } from "./app";
 import type { Settings } from "./config/settings";
+import { instanceCheck } from "./instance-check";
+import { addressesFor, listenersUnreadable } from "./listeners";
 import type { Logger } from "./log";
 import { Metrics, metricsResponse } from "./metrics";
 import { mintCredential } from "./mint";
 import { loadSecret, OwnerBinding } from "./owner";
+import { proofFromSettings } from "./proof/from-settings";
 import { Routing, readTableFile } from "./routing";
 import { runCommand } from "./runtime/command";
 import { runtime } from "./runtime/current";
@@ -14,7 +18,7 @@ import type { Listening, OpenSockets } from "./runtime/runtime";
 import { watchFile } from "./runtime/watch";
 import { CookieNames } from "./session";
 import { SessionCache } from "./session-cache";
-import { trustedPeers } from "./trust";
+import { restrictSocket } from "./unix-socket";
 
 export interface Running extends Listening {
   routing: Routing;
@@ -31,25 +35,32 @@ export class StartupError extends Error {
 
 export async function startServer(settings: Settings, log: Logger): Promise<Running> {
   const loaded = await readTableFile(settings.dispatchFile);
-  const trusted = trustedPeers(settings.trustedProxies);
+  const proof = await proofFromSettings(settings, log);
+  const blind = addressesFor(settings.upstreamHost) ? listenersUnreadable() : undefined;
   const errors = [
     ...(loaded.ok ? [] : loaded.errors.map((e) => `${settings.dispatchFile}: ${e}`)),
-    ...(Array.isArray(trusted) ? trusted : []),
+    ...(Array.isArray(proof) ? proof : []),
+    ...(blind ? [blind] : []),
   ];
-  if (!loaded.ok || Array.isArray(trusted)) throw new StartupError(errors);
+  if (!loaded.ok || Array.isArray(proof) || blind) throw new StartupError(errors);
 
   const metrics = new Metrics();
-  const routing = new Routing(settings.dispatchFile, loaded.table, log, (ok) =>
-    metrics.reloads.inc(ok ? "ok" : "failed"),
+  const routing = new Routing(
+    settings.dispatchFile,
+    loaded.table,
+    log,
+    (ok) => metrics.reloads.inc(ok ? "ok" : "failed"),
+    settings.identityDomains,
   );
   const openSockets: OpenSockets = new Set();
   const app = createApp({
     settings,
+    proof,
     routing,
+    instances: instanceCheck(settings.upstreamHost, new Accounts(settings.accountsFile), () => metrics.impostors.inc()),
     cookieNames: new CookieNames(),
     sessions: new SessionCache(settings.sessionCacheTtlMs),
     owners: new OwnerBinding(loadSecret(settings.secretFile, log)),
-    trusted,
     mint: (osUser) =>
       mintCredential(osUser, {
         command: settings.mintCommand,
@@ -62,6 +73,13 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     log,
   });
   const listening = runtime.serveApp(app, settings.listen);
+  if (settings.listen.kind === "unix") {
+    const failed = restrictSocket(settings.listen.path, settings.listenMode, settings.listenGroup);
+    if (failed) {
+      await listening.stop();
+      throw new StartupError([failed]);
+    }
+  }
   const metricsServer = settings.metricsListen
     ? runtime.serveFetch(settings.metricsListen, (request) => {
         metrics.openWebSockets.set(openSockets.size);
@@ -76,6 +94,7 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     metrics: metricsServer?.url,
     users: routing.size,
     table: settings.dispatchFile,
+    identity_proof: proof.mode,
   });
 
   return {

@@ -24,15 +24,18 @@ export class CookieNames {
   }
 
   /**
-   * Which of the browser's cookies is this instance's session cookie. Before the
-   * name is learned, any plausible name for this port counts, so a restart of
-   * the dispatcher does not re-pair every browser.
+   * Is `name` this instance's session cookie? Before the name is learned, any
+   * plausible name for this port counts, so a restart of the dispatcher does
+   * not re-pair every browser.
    */
-  find(port: number, cookieNames: Iterable<string>): string | undefined {
+  isOwn(port: number, name: string): boolean {
     const known = this.byPort.get(port);
-    for (const name of cookieNames) {
-      if (known === undefined ? isSessionCookieName(name, port) : name === known) return name;
-    }
+    return known === undefined ? isSessionCookieName(name, port) : name === known;
+  }
+
+  /** Which of the browser's cookies is this instance's session cookie. */
+  find(port: number, cookieNames: Iterable<string>): string | undefined {
+    for (const name of cookieNames) if (this.isOwn(port, name)) return name;
     return undefined;
   }
 }

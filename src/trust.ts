@@ -54,7 +54,7 @@ export type PeerCheck = (address: string | undefined) => boolean;
 
 /**
  * A check for the configured peers, or the CIDRs it could not read. An unknown
- * address (a Unix socket, whose access the file mode already limits) is trusted.
+ * address is not trusted here: only the peer proof decides about a Unix socket.
  */
 export function trustedPeers(cidrs: string[]): PeerCheck | string[] {
   const ranges: Range[] = [];
@@ -68,7 +68,7 @@ export function trustedPeers(cidrs: string[]): PeerCheck | string[] {
   // Peers are few (the front proxy): remember each verdict rather than redo BigInt math per request.
   const verdicts = new Map<string, boolean>();
   return (address) => {
-    if (address === undefined) return true;
+    if (address === undefined) return false;
     const known = verdicts.get(address);
     if (known !== undefined) return known;
     const peer = parseAddress(address);

@@ -10,6 +10,8 @@ import { DispatchError } from "../src/errors";
 import { memoryLogger } from "../src/log";
 import { Metrics } from "../src/metrics";
 import { OwnerBinding } from "../src/owner";
+import { peerProof } from "../src/proof/proof";
+import { routeOf } from "../src/routing";
 import { bunRuntime } from "../src/runtime/bun";
 import { CookieNames } from "../src/session";
 import { SessionCache } from "../src/session-cache";
@@ -33,11 +35,13 @@ const log = memoryLogger();
 const metrics = new Metrics();
 const app = createApp({
   settings: resolved.settings,
-  routing: { lookup: (user) => table.get(user) },
+  // Handler tests exercise everything after the proof: the peer proof with every peer trusted.
+  proof: peerProof(() => true, "X-authentik-username", true),
+  routing: { route: (identity) => routeOf(table, identity, []) },
+  instances: undefined, // msw's instances hold no real port
   cookieNames: new CookieNames(),
   sessions: new SessionCache(0),
   owners: new OwnerBinding(Buffer.alloc(32, 7)),
-  trusted: () => true,
   async mint(osUser) {
     minted.push(osUser);
     if (mintBehaviour === "fail") return new DispatchError("mint_failed", "exit 1");

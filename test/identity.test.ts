@@ -2,12 +2,20 @@ import { describe, expect, test } from "bun:test";
 import { DispatchError } from "../src/errors";
 import { identityFrom } from "../src/identity";
 
-describe("identity from X-authentik-username", () => {
-  test("strips @domain to the local part (Authentik sends the email)", () => {
-    expect(identityFrom("vbarzin@gmail.com")).toBe("vbarzin");
-    expect(identityFrom("emil.barzin@gmail.com")).toBe("emil.barzin");
-    expect(identityFrom("plain")).toBe("plain");
-    expect(identityFrom("  Alice@Example.com ")).toBe("alice");
+describe("identity from the proven name", () => {
+  test("keeps the whole identity and its local part (Authentik sends the email)", () => {
+    expect(identityFrom("vbarzin@gmail.com")).toEqual({
+      full: "vbarzin@gmail.com",
+      local: "vbarzin",
+      domain: "gmail.com",
+    });
+    expect(identityFrom("emil.barzin@gmail.com")).toMatchObject({ local: "emil.barzin" });
+    expect(identityFrom("plain")).toEqual({ full: "plain", local: "plain", domain: undefined });
+    expect(identityFrom("  Alice@Example.com ")).toEqual({
+      full: "alice@example.com",
+      local: "alice",
+      domain: "example.com",
+    });
   });
 
   test("no header is no_identity", () => {
@@ -28,6 +36,8 @@ describe("identity from X-authentik-username", () => {
     "x".repeat(65),
     "alice@example.com@evil.com",
     "alice@",
+    "alice@-evil.com",
+    "alice@exa_mple.com",
     "al\u0000ice",
     "alice\r\nX-Injected: 1",
     "al\tice",

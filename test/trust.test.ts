@@ -26,8 +26,8 @@ describe("trusted front proxies", () => {
     expect(peers("fe00::1")).toBe(false);
   });
 
-  test("a Unix socket peer (no address) is trusted: the socket's file mode guards it", () => {
-    expect(check(["127.0.0.1/32"])(undefined)).toBe(true);
+  test("a peer without an address is not trusted by the CIDR check (only the peer proof, on a Unix listener, decides)", () => {
+    expect(check(["127.0.0.1/32"])(undefined)).toBe(false);
   });
 
   test("bad CIDRs are all reported", () => {

@@ -21,6 +21,20 @@ export const RawSettings = Type.Object(
     exchangeTimeout: Duration,
     upstreamHost: Type.String({ minLength: 1 }),
     identityHeader: Type.String({ pattern: "^[A-Za-z0-9-]+$" }),
+    identityProof: Type.Union([Type.Literal("jwt"), Type.Literal("secret"), Type.Literal("peer")]),
+    jwtHeader: Type.String({ pattern: "^[A-Za-z0-9-]+$" }),
+    jwksUrl: Type.String({ pattern: "^(|https?://\\S+)$" }),
+    jwksFile: Type.String(),
+    jwtSecretFile: Type.String(),
+    jwtIssuer: Type.String(),
+    jwtAudience: Type.String(),
+    proofHeader: Type.String({ pattern: "^[A-Za-z0-9-]+$" }),
+    proofSecretFile: Type.String(),
+    identityDomains: Type.String({ pattern: "^[a-z0-9., -]*$" }),
+    frontCookiePrefixes: Type.String({ pattern: "^[A-Za-z0-9_.,-]*$" }),
+    accountsFile: Type.String({ minLength: 1 }),
+    listenMode: Type.String({ pattern: "^0?[0-7]{3}$" }),
+    listenGroup: Type.String({ pattern: "^([a-z_][a-z0-9_-]{0,31})?$" }),
     trustedProxies: Type.String(),
     publicUrl: Type.String({ pattern: "^(|https?://[^\\s/]+/?)$" }),
     secretFile: Type.String({ minLength: 1 }),
@@ -64,6 +78,31 @@ export const DEFAULTS: RawSettings = {
   exchangeTimeout: "10s",
   upstreamHost: "127.0.0.1",
   identityHeader: "X-authentik-username",
+  // How the identity is proven: the front's signed token (jwt), a shared-secret
+  // header the front adds (secret), or the peer's address (peer: any local
+  // account can forge it on loopback; for existing hosts only).
+  identityProof: "jwt",
+  jwtHeader: "X-authentik-jwt",
+  // One key source for jwt: the provider's JWKS URL or a JWKS file (RS256/ES256),
+  // or its client secret in a file (HS256, a provider without a signing key).
+  jwksUrl: "",
+  jwksFile: "",
+  jwtSecretFile: "",
+  // Checked when set: the token's iss and aud.
+  jwtIssuer: "",
+  jwtAudience: "",
+  // secret mode: the header the front adds, and the file with its value.
+  proofHeader: "X-t3d-front-secret",
+  proofSecretFile: "",
+  // Comma-separated: a local-part table key matches only identities of these domains (empty: any).
+  identityDomains: "",
+  // Cookie name prefixes of the front, never forwarded to an instance (authentik_ always is not).
+  frontCookiePrefixes: "",
+  // Where OS accounts' uids are looked up (the instance check).
+  accountsFile: "/etc/passwd",
+  // A unix: listener's file mode and group (the front's group; empty: the service's own).
+  listenMode: "0660",
+  listenGroup: "",
   // Only these peers may assert an identity (the front proxy); comma-separated CIDRs.
   trustedProxies: "127.0.0.0/8,::1/128",
   // The public origin (e.g. https://t3.example.com): https adds Secure to the cookies.
@@ -117,7 +156,16 @@ export interface Settings {
   exchangeTimeoutMs: number;
   upstreamHost: string;
   identityHeader: string;
+  proof: ProofSettings;
+  identityDomains: string[];
+  frontCookiePrefixes: string[];
+  accountsFile: string;
+  /** A unix: listener's file mode and group name. */
+  listenMode: number;
+  listenGroup: string;
   trustedProxies: string[];
+  /** The public origin (scheme://host[:port]) from publicUrl, for the origin check. */
+  publicOrigin: string | undefined;
   /** Whether the public side is https (from publicUrl, never from a request header). */
   secureCookies: boolean;
   secretFile: string;
@@ -128,6 +176,19 @@ export interface Settings {
   accessLog: boolean;
   shutdownTimeoutMs: number;
   ops: OpsSettings;
+}
+
+export interface ProofSettings {
+  mode: "jwt" | "secret" | "peer";
+  tokenHeader: string;
+  jwksUrl: string;
+  jwksFile: string;
+  jwtSecretFile: string;
+  issuer: string | undefined;
+  audience: string | undefined;
+  /** secret mode: the header, and the file with its value (empty in other modes). */
+  secretHeader: string | undefined;
+  secretFile: string;
 }
 
 export interface OpsSettings {
@@ -168,6 +229,13 @@ export function parseListen(value: string): ListenAddress | string {
   if (!match?.[1] || port > 65535) return `listen: expected host:port or unix:/path, got ${JSON.stringify(value)}`;
   return { kind: "tcp", hostname: match[1].replace(/^\[|\]$/g, ""), port };
 }
+
+/** A comma-separated setting as its items. */
+const list = (value: string): string[] =>
+  value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
 
 function validate(source: string, value: unknown): string[] {
   return [...Value.Errors(PartialSettings, value)].map((e) => `${source}${e.path}: ${e.message}`);
@@ -215,10 +283,24 @@ export function resolveSettings(sources: { file?: unknown; env?: unknown; flags?
       exchangeTimeoutMs: durationMs(raw.exchangeTimeout),
       upstreamHost: raw.upstreamHost,
       identityHeader: raw.identityHeader,
-      trustedProxies: raw.trustedProxies
-        .split(",")
-        .map((p) => p.trim())
-        .filter((p) => p !== ""),
+      proof: {
+        mode: raw.identityProof,
+        tokenHeader: raw.jwtHeader,
+        jwksUrl: raw.jwksUrl,
+        jwksFile: raw.jwksFile,
+        jwtSecretFile: raw.jwtSecretFile,
+        issuer: raw.jwtIssuer || undefined,
+        audience: raw.jwtAudience || undefined,
+        secretHeader: raw.identityProof === "secret" ? raw.proofHeader : undefined,
+        secretFile: raw.proofSecretFile,
+      },
+      identityDomains: list(raw.identityDomains),
+      frontCookiePrefixes: list(raw.frontCookiePrefixes),
+      accountsFile: raw.accountsFile,
+      listenMode: Number.parseInt(raw.listenMode, 8),
+      listenGroup: raw.listenGroup,
+      trustedProxies: list(raw.trustedProxies),
+      publicOrigin: raw.publicUrl === "" ? undefined : raw.publicUrl.replace(/\/$/, "").toLowerCase(),
       secureCookies: raw.publicUrl.startsWith("https://"),
       secretFile: raw.secretFile,
       sessionCacheTtlMs: durationMs(raw.sessionCacheTtl),

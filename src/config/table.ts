@@ -2,7 +2,7 @@
 // reports every problem at once so an operator fixes the file in one pass.
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { OS_USER_PATTERN, USER_NAME_PATTERN } from "./names";
+import { OS_USER_PATTERN, TABLE_KEY_PATTERN } from "./names";
 
 const Entry = Type.Object(
   {
@@ -12,7 +12,7 @@ const Entry = Type.Object(
   { additionalProperties: false },
 );
 
-const TableSchema = Type.Record(Type.String({ pattern: USER_NAME_PATTERN }), Entry, {
+const TableSchema = Type.Record(Type.String({ pattern: TABLE_KEY_PATTERN }), Entry, {
   additionalProperties: false,
 });
 
@@ -43,13 +43,13 @@ export function parseTable(text: string): TableResult {
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     return {
       ok: false,
-      errors: ["the table must be a JSON object of user name to {os_user, port}"],
+      errors: ["the table must be a JSON object of user name (or user@domain) to {os_user, port}"],
     };
   }
   const errors = [...Value.Errors(TableSchema, raw)].map((e) =>
     // A top-level "unexpected property" is a key that is not a valid user name.
     e.path.lastIndexOf("/") === 0 && e.message === "Unexpected property"
-      ? `${e.path}: user name must match ${USER_NAME_PATTERN}`
+      ? `${e.path}: must be a user name or user@domain (${TABLE_KEY_PATTERN})`
       : `${e.path || "/"}: ${e.message}`,
   );
   if (errors.length > 0) return { ok: false, errors };

@@ -1,6 +1,8 @@
 // `t3-dispatch demo`: with no t3 installed, two fake instances (alice on the
 // 0.0.33 contract, bob on 0.0.24) behind the real dispatcher, behind a small
-// front that plays Traefik + Authentik. Prints the URL to open.
+// front that plays Traefik + Authentik (a fake outpost signs each person's
+// token; the dispatcher verifies it against the outpost's JWKS, as in
+// production). Prints the URL to open.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +10,7 @@ import { resolveSettings } from "../config/settings";
 import type { Logger } from "../log";
 import { selfCommand } from "../runtime/self";
 import { startServer } from "../server";
+import { OUTPOST_AUDIENCE, OUTPOST_ISSUER, startFakeOutpost } from "./fake-outpost";
 import { startFakeT3 } from "./fake-t3";
 import { startFront } from "./front";
 
@@ -35,8 +38,18 @@ export async function runDemo(frontPort: number, log: Logger): Promise<() => Pro
       2,
     ),
   );
+  // The fake instances run as this account: it is alice's and bob's in the demo's accounts file.
+  const uid = process.getuid?.() ?? 0;
+  const accountsFile = join(stateRoot, "passwd");
+  writeFileSync(accountsFile, ["alice", "bob"].map((u) => `${u}:x:${uid}:${uid}::/nonexistent:/bin/false\n`).join(""));
+  const outpost = await startFakeOutpost();
   const resolved = resolveSettings({
     flags: {
+      identityProof: "jwt",
+      jwksUrl: outpost.jwksUrl,
+      jwtIssuer: OUTPOST_ISSUER,
+      jwtAudience: OUTPOST_AUDIENCE,
+      accountsFile,
       listen: "127.0.0.1:0",
       dispatchFile,
       mintCommand: [...selfCommand(), "fake-mint", "--state-root", stateRoot].join(" "),
@@ -50,6 +63,7 @@ export async function runDemo(frontPort: number, log: Logger): Promise<() => Pro
     port: frontPort,
     dispatcherUrl: dispatcher.url,
     users: ["alice", "bob"],
+    outpost,
   });
   process.stdout.write(
     [
@@ -67,6 +81,7 @@ export async function runDemo(frontPort: number, log: Logger): Promise<() => Pro
   return async () => {
     await front.stop();
     await dispatcher.stop();
+    await outpost.stop();
     await alice.stop();
     await bob.stop();
     rmSync(stateRoot, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // The demo's stand-in for Traefik + Authentik: pick a user, and every request
-// is forwarded to the dispatcher with `X-authentik-username: <user>@example.com`
-// injected (a client-sent one is dropped), WebSockets included.
+// is forwarded to the dispatcher with the outpost's headers for
+// `<user>@example.com` (username, signed token, JWKS URL) injected and any
+// client-sent X-authentik-* dropped, WebSockets included.
 
 import { DispatchError } from "../errors";
 import { createLogger } from "../log";
@@ -8,6 +9,7 @@ import { isWebSocketUpgrade, takeWebSocketHandshake, upstreamRequestHeaders } fr
 import { forwardHttp } from "../proxy/http";
 import { bunRuntime } from "../runtime/bun";
 import { bridgeSocketHandler, bridgeWebSocket } from "../runtime/websocket-bridge";
+import type { FakeOutpost } from "./fake-outpost";
 
 const USER_COOKIE = "demo_user";
 
@@ -22,7 +24,7 @@ function loginPage(users: string[]): Response {
   );
 }
 
-export function startFront(options: { port: number; dispatcherUrl: string; users: string[] }) {
+export function startFront(options: { port: number; dispatcherUrl: string; users: string[]; outpost: FakeOutpost }) {
   const log = createLogger();
   const server = Bun.serve({
     hostname: "127.0.0.1",
@@ -56,7 +58,8 @@ export function startFront(options: { port: number; dispatcherUrl: string; users
         clientAddress: srv.requestIP(request)?.address,
         dropPrefixes: ["x-authentik-"],
       });
-      headers.set("x-authentik-username", `${user}@example.com`);
+      for (const [name, value] of Object.entries(await options.outpost.headersFor(`${user}@example.com`)))
+        headers.set(name, value);
       const target = options.dispatcherUrl + url.pathname + url.search;
       if (isWebSocketUpgrade(request)) {
         const protocols = takeWebSocketHandshake(request, headers);

@@ -9,7 +9,7 @@ import {
 } from "../../src/config/settings";
 
 describe("settings", () => {
-  test("defaults are the original's, except a loopback bind", () => {
+  test("defaults are the original's, except a loopback bind and a signed identity", () => {
     const result = resolveSettings({});
     expect(result.ok).toBe(true);
     if (!result.ok) return;
@@ -23,7 +23,24 @@ describe("settings", () => {
       exchangeTimeoutMs: 10_000,
       upstreamHost: "127.0.0.1",
       identityHeader: "X-authentik-username",
+      proof: {
+        mode: "jwt",
+        tokenHeader: "X-authentik-jwt",
+        jwksUrl: "",
+        jwksFile: "",
+        jwtSecretFile: "",
+        issuer: undefined,
+        audience: undefined,
+        secretHeader: undefined,
+        secretFile: "",
+      },
+      identityDomains: [],
+      frontCookiePrefixes: [],
+      accountsFile: "/etc/passwd",
+      listenMode: 0o660,
+      listenGroup: "",
       trustedProxies: ["127.0.0.0/8", "::1/128"],
+      publicOrigin: undefined,
       secureCookies: false,
       secretFile: "/var/lib/t3-dispatch/cookie-secret",
       sessionCacheTtlMs: 15_000,
@@ -42,6 +59,7 @@ describe("settings", () => {
   test("https publicUrl makes cookies Secure; metrics can be turned off", () => {
     const result = resolveSettings({ flags: { publicUrl: "https://t3.example.com", metricsListen: "off" } });
     expect(result.ok && result.settings.secureCookies).toBe(true);
+    expect(result.ok && result.settings.publicOrigin).toBe("https://t3.example.com");
     expect(result.ok && result.settings.metricsListen).toBeUndefined();
     expect(resolveSettings({ flags: { publicUrl: "t3.example.com" } }).ok).toBe(false);
   });

@@ -23,7 +23,7 @@ describe("dispatch table", () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     const text = result.errors.join("\n");
-    expect(text).toContain("/Bad Name: user name must match");
+    expect(text).toContain("/Bad Name: must be a user name or user@domain");
     expect(text).toContain("/alice/os_user");
     expect(text).toContain("/alice/port");
     expect(text).toContain("/alice/extra");

@@ -2,18 +2,22 @@
 // file change alone, the access log, metrics, WebSockets closed with 1001 on
 // stop, and `t3-dispatch check`.
 import { describe, expect, test } from "bun:test";
-import { rmSync } from "node:fs";
+import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { runToEnd } from "../fixtures/child";
 import { Browser, fakeMintCommand, REPO, startPairedStack, startStack, tempDir, until } from "../fixtures/stack";
 
 describe("operations", () => {
-  test("listens on a Unix socket; a peer there may assert an identity (the socket's mode guards it)", async () => {
+  test("listens on a Unix socket; in peer mode a peer there may assert an identity (its mode and group guard it)", async () => {
     const dir = tempDir();
     const socket = join(dir, "t3-dispatch.sock");
-    const stack = await startStack({ alice: "0.0.25" }, { settings: { listen: `unix:${socket}` } });
+    const stack = await startStack(
+      { alice: "0.0.25" },
+      { settings: { listen: `unix:${socket}`, identityProof: "peer", listenMode: "0600" } },
+    );
     try {
       expect(stack.url).toBe(`unix:${socket}`);
+      expect(statSync(socket).mode & 0o777).toBe(0o600);
       const response = await fetch("http://localhost/", {
         unix: socket,
         headers: { "x-authentik-username": "alice", "sec-fetch-dest": "document" },
@@ -50,7 +54,7 @@ describe("operations", () => {
   test("stopping closes bridged WebSockets with 1001 (going away)", async () => {
     const { stack, browser } = await startPairedStack("alice", "0.0.25");
     const ws = new WebSocket(`${stack.url.replace("http", "ws")}/ws`, {
-      headers: { "x-authentik-username": "alice", cookie: browser.cookieHeader },
+      headers: await browser.socketHeaders(),
     });
     await new Promise((resolve) => ws.addEventListener("open", resolve));
     const closed = new Promise<number>((resolve) => ws.addEventListener("close", (e) => resolve(e.code)));

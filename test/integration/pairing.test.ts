@@ -62,8 +62,11 @@ describe("refusals", () => {
     expect(await unknown.text()).toContain("no t3 instance provisioned for this user");
   });
 
-  test("an identity header from a peer that is not the front proxy: 403, nothing minted", async () => {
-    const guarded = await startStack({ frank: "0.0.25" }, { settings: { trustedProxies: "10.0.0.0/8" } });
+  test("peer mode: an identity header from a peer that is not the front proxy: 403, nothing minted", async () => {
+    const guarded = await startStack(
+      { frank: "0.0.25" },
+      { settings: { identityProof: "peer", trustedProxies: "10.0.0.0/8" } },
+    );
     try {
       const forged = await new Browser(guarded.url, "frank").fetch("/", { document: true });
       expect(forged.status).toBe(403);
@@ -93,13 +96,14 @@ describe("mint command failures (real child processes)", () => {
     }
   });
 
-  test("an instance that is down: pairing is 502", async () => {
+  test("an instance that is down: 502 before any mint (nothing listens on its port)", async () => {
     const down = await startStack({ erin: "0.0.25" });
     try {
       await down.instances.erin?.stop();
       const response = await new Browser(down.url, "erin").fetch("/", { document: true });
       expect(response.status).toBe(502);
-      expect(await response.text()).toContain("did not answer");
+      expect(await response.text()).toContain("Your workspace is not answering");
+      expect(down.mints("erin")).toBe(0);
     } finally {
       await down.stop();
     }

@@ -5,7 +5,16 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startFakeT3 } from "../../src/demo/fake-t3";
 import { runToEnd, startChild } from "../fixtures/child";
-import { Browser, fakeMintCommand, type Stack, serveCommand, startStack, tempDir, until } from "../fixtures/stack";
+import {
+  Browser,
+  fakeMintCommand,
+  isolatedSettings,
+  type Stack,
+  serveCommand,
+  startStack,
+  tempDir,
+  until,
+} from "../fixtures/stack";
 
 /** Polls until `user` is routed (a first visit pairs: 302). */
 async function untilRouted(url: string, user: string, timeoutMs = 5000): Promise<void> {
@@ -83,7 +92,7 @@ describe("the serve command as a child process", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("/alice/os_user");
     expect(result.stderr).toContain("/alice/port");
-    expect(result.stderr).toContain("/B B: user name must match");
+    expect(result.stderr).toContain("/B B: must be a user name or user@domain");
   });
 
   test("a missing table at start-up: exit 1 naming the file", async () => {
@@ -108,8 +117,7 @@ describe("the serve command as a child process", () => {
         dispatchFile: table,
         reloadInterval: "1h",
         mintCommand: fakeMintCommand(dir),
-        metricsListen: "127.0.0.1:0",
-        secretFile: join(dir, "secret"),
+        ...isolatedSettings(dir, ["alice"]),
       }),
     );
     try {

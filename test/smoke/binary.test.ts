@@ -6,7 +6,7 @@ import { join } from "node:path";
 import pkg from "../../package.json";
 import { startFakeT3 } from "../../src/demo/fake-t3";
 import { runToEnd, startChild } from "../fixtures/child";
-import { Browser, REPO, tempDir } from "../fixtures/stack";
+import { Browser, isolatedSettings, REPO, settingsEnv, tempDir } from "../fixtures/stack";
 
 const BINARY = join(REPO, "dist/t3-dispatch");
 const dir = tempDir();
@@ -48,19 +48,15 @@ describe("dist/t3-dispatch", () => {
     writeFileSync(table, JSON.stringify({ alice: { os_user: "alice", port: instance.port } }));
     const child = await startChild([BINARY, "serve", "--listen", "127.0.0.1:0", "--dispatch-file", table], 15_000, {
       ...env,
+      ...settingsEnv(isolatedSettings(dir, ["alice"])),
       T3D_MINT_COMMAND: `${BINARY} fake-mint --state-root ${dir}`,
-      T3D_METRICS_LISTEN: "127.0.0.1:0",
-      T3D_SECRET_FILE: join(dir, "secret"),
     });
     try {
       const browser = new Browser(child.url, "alice@example.com");
       expect((await browser.fetch("/", { document: true })).status).toBe(302);
       expect(browser.cookies.has(instance.cookieName)).toBe(true);
       expect(await (await browser.fetch("/", { document: true })).text()).toContain("alice's workspace");
-      const echoed = await echo(`${child.url.replace("http", "ws")}/ws`, {
-        "x-authentik-username": "alice",
-        cookie: browser.cookieHeader,
-      });
+      const echoed = await echo(`${child.url.replace("http", "ws")}/ws`, await browser.socketHeaders());
       expect(echoed).toBe('{"a": 1}');
       child.process.kill("SIGTERM");
       expect(await child.process.exited).toBe(0);

@@ -1,0 +1,89 @@
+// The last stage: the request goes to the instance with only the cookies that
+// are its own (cookie-filter.ts), over HTTP or as a bridged WebSocket; the
+// answer comes back without cookies the instance may not set. A connection
+// error drops the instance's cached genuineness verdict, so the next request
+// looks at who holds the port again.
+import type { AppDeps, Meta } from "./app";
+import type { Instance } from "./config/table";
+import { cookiesForInstance, type DroppedCookie, FRONT_COOKIE_PREFIXES, screenSetCookies } from "./cookie-filter";
+import { DispatchError } from "./errors";
+import { takeWebSocketHandshake, upstreamRequestHeaders } from "./proxy/headers";
+import { forwardHttp } from "./proxy/http";
+
+type Deps = Pick<AppDeps, "settings" | "instances" | "cookieNames" | "runtime" | "openSockets" | "log">;
+
+export interface Forwarded {
+  /** undefined: the runtime answered the upgrade itself (101). */
+  response: Response | DispatchError | undefined;
+  outcome: "proxied" | "websocket";
+}
+
+export function forwarder(deps: Deps) {
+  const { settings, log, cookieNames, runtime } = deps;
+  // The front's identity assertions and its shared secret never reach an instance.
+  const dropPrefixes = [
+    "x-authentik-",
+    ...(settings.proof.secretHeader ? [settings.proof.secretHeader.toLowerCase()] : []),
+  ];
+  const frontCookies = [...FRONT_COOKIE_PREFIXES, ...settings.frontCookiePrefixes];
+  const reported = new Set<string>();
+
+  /** One log line per instance and cookie name, however often it is set. */
+  function droppedCookies(instance: Instance, dropped: readonly DroppedCookie[]): void {
+    for (const { name, reason } of dropped) {
+      const key = `${instance.port}\0${name}\0${reason}`;
+      if (reported.has(key)) continue;
+      reported.add(key);
+      log.log("warn", "set_cookie_dropped", { user: instance.user, port: instance.port, cookie: name, reason });
+    }
+  }
+
+  function screen(response: Response, instance: Instance): void {
+    if (!response.headers.has("set-cookie")) return;
+    const { kept, dropped } = screenSetCookies(response.headers.getSetCookie(), (name) =>
+      cookieNames.isOwn(instance.port, name),
+    );
+    if (dropped.length === 0) return;
+    response.headers.delete("set-cookie");
+    for (const line of kept) response.headers.append("set-cookie", line);
+    droppedCookies(instance, dropped);
+  }
+
+  async function proxy(
+    request: Request,
+    server: unknown,
+    meta: Meta,
+    instance: Instance,
+    session: string,
+  ): Promise<Forwarded> {
+    const headers = upstreamRequestHeaders(request, {
+      clientAddress: meta.peer,
+      dropPrefixes,
+      requestId: meta.id,
+      protocol: meta.url.protocol,
+    });
+    const cookie = cookiesForInstance(request.headers.get("cookie"), session, frontCookies);
+    if (cookie === null) headers.delete("cookie");
+    else headers.set("cookie", cookie);
+    const path = meta.url.pathname + meta.url.search;
+    if (meta.upgrade) {
+      const protocols = takeWebSocketHandshake(request, headers);
+      const target = {
+        url: `ws://${settings.upstreamHost}:${instance.port}${path}`,
+        headers,
+        protocols,
+        connectTimeoutMs: settings.exchangeTimeoutMs,
+      };
+      const bridged = await runtime.bridgeWebSocket(server, request, target, log, deps.openSockets);
+      if (bridged instanceof DispatchError) deps.instances?.forget(instance.port);
+      return { response: bridged, outcome: "websocket" };
+    }
+    const upstreamUrl = `http://${settings.upstreamHost}:${instance.port}${path}`;
+    const response = await forwardHttp(request, upstreamUrl, headers, runtime.fetchUpstream, meta.id);
+    if (response instanceof DispatchError) deps.instances?.forget(instance.port);
+    else screen(response, instance);
+    return { response, outcome: "proxied" };
+  }
+
+  return { proxy, droppedCookies };
+}
