@@ -5,13 +5,35 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Settings } from "../config/settings";
+import { addressesFor } from "../listeners";
+import { memoryLogger } from "../log";
+import { proofFromSettings } from "../proof/from-settings";
 import { readTableFile } from "../routing";
 import { fetchServerVersion } from "../t3/client";
-import { trustedPeers } from "../trust";
 
 export interface CheckLine {
   ok: boolean;
   what: string;
+  /** Worth an operator's look, but not a problem. */
+  warning?: boolean;
+}
+
+/** How the identity is proven, and what that leaves open. */
+async function checkProof(settings: Settings): Promise<CheckLine[]> {
+  const log = memoryLogger();
+  const proof = await proofFromSettings(settings, log);
+  if (Array.isArray(proof)) return proof.map((what) => ({ ok: false, what: `identityProof: ${what}` }));
+  const unfetched = log.lines.find((l) => l.event === "jwks_fetch_failed");
+  if (unfetched) return [{ ok: false, what: `jwksUrl ${settings.proof.jwksUrl}: ${unfetched.reason}` }];
+  if (proof.mode === "peer" && settings.listen.kind === "tcp") {
+    return [
+      {
+        ok: false,
+        what: "identityProof peer on a TCP listener: any local account can act as any user (use jwt or secret)",
+      },
+    ];
+  }
+  return [{ ok: true, what: `identityProof ${proof.mode}` }];
 }
 
 function executable(path: string): boolean {
@@ -81,9 +103,23 @@ export async function checkAll(settings: Settings): Promise<CheckLine[]> {
   const table = await readTableFile(settings.dispatchFile);
   if (table.ok) lines.push({ ok: true, what: `table ${settings.dispatchFile}: ${table.table.size} user(s)` });
   else for (const error of table.errors) lines.push({ ok: false, what: `table ${settings.dispatchFile}: ${error}` });
-  const trusted = trustedPeers(settings.trustedProxies);
-  if (Array.isArray(trusted)) for (const error of trusted) lines.push({ ok: false, what: error });
-  else lines.push({ ok: true, what: `trusted front proxies: ${settings.trustedProxies.join(", ")}` });
+  lines.push(...(await checkProof(settings)));
+  if (table.ok && settings.identityDomains.length === 0) {
+    const localKeys = [...table.table.keys()].filter((key) => !key.includes("@"));
+    if (localKeys.length > 0)
+      lines.push({
+        ok: true,
+        warning: true,
+        what: `local-part keys (${localKeys.join(", ")}) match that name at any domain: set identityDomains`,
+      });
+  }
+  if (!addressesFor(settings.upstreamHost)) {
+    lines.push({
+      ok: true,
+      warning: true,
+      what: `upstreamHost ${settings.upstreamHost} is not local: who listens on its ports is not checked`,
+    });
+  }
   lines.push(...checkMintCommand(settings.mintCommand), checkSecret(settings.secretFile));
   if (table.ok) {
     const answers = await Promise.all(

@@ -5,9 +5,11 @@ import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { Accounts } from "../accounts";
 import { parseSettingsArgs, settingsOrExit } from "../config/args";
 import type { Settings } from "../config/settings";
 import type { Instance } from "../config/table";
+import { instanceCheck } from "../instance-check";
 import { mintCredential } from "../mint";
 import { readTableFile } from "../routing";
 import { selfCommand } from "../runtime/self";
@@ -49,6 +51,7 @@ export function backupOptions(settings: Settings, overrides: { dest?: string; ke
 
 export function healthDeps(settings: Settings): HealthDeps {
   return {
+    instances: instanceCheck(settings.upstreamHost, new Accounts(settings.accountsFile), () => {}),
     mint: (osUser) =>
       mintCredential(osUser, { command: settings.mintCommand, timeoutMs: settings.mintTimeoutMs, run: runCommand }),
     probeWebSocket,
@@ -203,7 +206,8 @@ export async function checkCommand(args: string[]): Promise<number> {
     return 1;
   }
   const lines = await checkAll(parsed.settings);
-  for (const line of lines) process.stdout.write(`${line.ok ? "ok     " : "PROBLEM"} ${line.what}\n`);
+  for (const line of lines)
+    process.stdout.write(`${line.ok ? (line.warning ? "warning" : "ok     ") : "PROBLEM"} ${line.what}\n`);
   const problems = lines.filter((l) => !l.ok).length;
   process.stdout.write(problems === 0 ? "no problems found\n" : `${problems} problem(s)\n`);
   return problems === 0 ? 0 : 1;

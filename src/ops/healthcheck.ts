@@ -4,9 +4,10 @@
 // the dispatcher's own mint and t3 client code.
 import type { Instance } from "../config/table";
 import { DispatchError } from "../errors";
+import type { InstanceCheck } from "../instance-check";
 import { checkSession, type Exchanged, exchangeCredential } from "../t3/client";
 
-export type Step = "mint" | "exchange" | "session" | "websocket";
+export type Step = "instance" | "mint" | "exchange" | "session" | "websocket";
 
 export interface StepResult {
   step: Step;
@@ -25,6 +26,8 @@ export interface InstanceHealth {
 }
 
 export interface HealthDeps {
+  /** The instance check (who holds the port); undefined where instances are not local. */
+  instances?: Pick<InstanceCheck, "fresh">;
   mint(osUser: string): Promise<string | DispatchError>;
   /** Undefined when a WebSocket with these headers opened, else why not. */
   probeWebSocket(url: string, headers: Record<string, string>, timeoutMs: number): Promise<string | undefined>;
@@ -54,6 +57,14 @@ export async function checkInstance(instance: Instance, deps: HealthDeps): Promi
   }
   const fail = (error: DispatchError) => ({ failed: `${error.kind}: ${error.detail}` });
 
+  // No credential is minted for, or sent to, a port another account holds.
+  if (deps.instances) {
+    const genuine = await step("instance", async () => {
+      const refused = deps.instances?.fresh(instance);
+      return refused ? fail(refused) : true;
+    });
+    if (genuine === undefined) return report(false);
+  }
   const credential = await step("mint", async () => {
     const result = await deps.mint(instance.osUser);
     return result instanceof DispatchError ? fail(result) : result;

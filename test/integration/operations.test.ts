@@ -4,8 +4,18 @@
 import { describe, expect, test } from "bun:test";
 import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { flagName } from "../../src/config/settings";
 import { runToEnd } from "../fixtures/child";
-import { Browser, fakeMintCommand, REPO, startPairedStack, startStack, tempDir, until } from "../fixtures/stack";
+import {
+  Browser,
+  fakeMintCommand,
+  REPO,
+  SIGNED,
+  startPairedStack,
+  startStack,
+  tempDir,
+  until,
+} from "../fixtures/stack";
 
 describe("operations", () => {
   test("listens on a Unix socket; in peer mode a peer there may assert an identity (its mode and group guard it)", async () => {
@@ -65,19 +75,34 @@ describe("operations", () => {
   test("check lists every problem and exits non-zero; a sound setup passes", async () => {
     const stack = await startStack({ alice: "0.0.25" });
     const main = join(REPO, "src/main.ts");
-    const common = ["--dispatch-file", stack.tablePath, "--secret-file", join(stack.stateRoot, "secret")];
+    const signed = Object.entries(SIGNED).flatMap(([key, value]) => [`--${flagName(key)}`, value]);
+    const common = [
+      "--dispatch-file",
+      stack.tablePath,
+      "--secret-file",
+      join(stack.stateRoot, "secret"),
+      "--accounts-file",
+      join(stack.stateRoot, "passwd"),
+    ];
     try {
       const good = await runToEnd([
         process.execPath,
         main,
         "check",
         ...common,
+        ...signed,
         "--mint-command",
         fakeMintCommand(stack.stateRoot),
       ]);
       expect(good.stdout).toContain("alice → alice@127.0.0.1");
+      expect(good.stdout).toContain("ok      identityProof jwt");
+      expect(good.stdout).toContain("warning local-part keys (alice) match that name at any domain");
       expect(good.stdout).toContain("no problems found");
       expect(good.code).toBe(0);
+      const peer = await runToEnd([process.execPath, main, "check", ...common, "--identity-proof", "peer"]);
+      expect(peer.stdout).toContain(
+        "PROBLEM identityProof peer on a TCP listener: any local account can act as any user",
+      );
       await stack.instances.alice?.stop();
       const bad = await runToEnd([
         process.execPath,
@@ -86,6 +111,8 @@ describe("operations", () => {
         ...common,
         "--mint-command",
         "/nonexistent/t3-mint",
+        "--identity-proof",
+        "peer",
         "--trusted-proxies",
         "10.0.0.0/99",
       ]);

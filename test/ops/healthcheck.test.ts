@@ -4,12 +4,13 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type FakeT3, type FakeVersion, type Faults, startFakeT3 } from "../../src/demo/fake-t3";
+import { DispatchError } from "../../src/errors";
 import { mintCredential } from "../../src/mint";
 import { checkInstance, type HealthDeps } from "../../src/ops/healthcheck";
 import { runCommand } from "../../src/runtime/spawn";
 import { probeWebSocket } from "../../src/runtime/websocket-probe";
 import { runToEnd } from "../fixtures/child";
-import { fakeMintCommand, REPO, tempDir } from "../fixtures/stack";
+import { accountsFile, fakeMintCommand, REPO, tempDir } from "../fixtures/stack";
 
 const root = tempDir();
 const started: FakeT3[] = [];
@@ -75,6 +76,16 @@ describe("healthcheck", () => {
     expect(result.ok).toBe(false);
   });
 
+  test("a port held by another account fails at the instance step: nothing minted", async () => {
+    const { fake, route } = instance("squatted", "0.0.25");
+    let mints = 0;
+    const impostor = { fresh: () => new DispatchError("instance_impostor", `port ${fake.port} is held by uid 4242`) };
+    const result = await checkInstance(route, { ...deps(), instances: impostor, mint: async () => `m${++mints}` });
+    expect(result.steps.map((s) => [s.step, s.ok])).toEqual([["instance", false]]);
+    expect(result.steps[0]?.detail).toContain("held by uid 4242");
+    expect(mints).toBe(0);
+  });
+
   test("the CLI exits 0 only when every instance passes, and reports per user", async () => {
     const good = instance("cligood", "0.0.24");
     const bad = instance("clibad", "0.0.25", { websocket: "refuse" });
@@ -89,6 +100,8 @@ describe("healthcheck", () => {
         table,
         "--mint-command",
         fakeMintCommand(root),
+        "--accounts-file",
+        accountsFile(root, ["cligood", "clibad"]),
         ...extra,
       ]);
     const pass = await cli();
