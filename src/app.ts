@@ -58,10 +58,9 @@ export function createApp(deps: AppDeps) {
   const { settings, log, metrics, instances } = deps;
   const upstreamBase = (port: number): string => `http://${settings.upstreamHost}:${port}`;
   const pairing = new Pairing({
+    genuine: (instance) => instances?.fresh(instance),
     mint: deps.mint,
-    // The credential goes only to a listener that is the instance's own, asked afresh.
-    exchange: async (instance, credential, order) =>
-      instances?.fresh(instance) ??
+    exchange: (instance, credential, order) =>
       exchangeCredential(upstreamBase(instance.port), instance.port, credential, settings.exchangeTimeoutMs, order),
     cookieNames: deps.cookieNames,
     owners: deps.owners,

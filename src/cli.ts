@@ -1,5 +1,5 @@
 // Command line: `serve` (the service), `demo`, and the demo's stand-ins for the
-// mint wrapper (`fake-mint`) and the t3 CLI (`fake-t3`).
+// mint wrapper (`fake-mint`), the t3 CLI (`fake-t3`) and `t3 serve` (`fake-instance`).
 // Settings come from flags > T3D_* environment > --config file > defaults.
 import { parseArgs } from "node:util";
 import pkg from "../package.json" with { type: "json" };
@@ -89,6 +89,8 @@ export async function main(argv: string[]): Promise<Exit> {
         return await (await import("./demo/fake-mint")).fakeMintMain(rest);
       case "fake-t3":
         return (await import("./demo/fake-mint")).fakeT3CliMain(rest);
+      case "fake-instance":
+        return (await import("./demo/fake-instance-main")).fakeInstanceMain(rest);
       case "--version":
       case "-v":
         process.stdout.write(`${pkg.version}\n`);

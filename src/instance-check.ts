@@ -3,13 +3,15 @@
 // socket on its port must belong to the instance's OS account: while bob's
 // instance is down, any account can listen on bob's port. The verdict is kept
 // about a second (the hot path must not read /proc per request) and dropped
-// after any connection error; pairing asks afresh before it sends a credential.
+// after any connection error; a refusal is not kept. Pairing asks afresh
+// before the mint and before the credential leaves.
 import type { Accounts } from "./accounts";
 import type { Instance } from "./config/table";
 import { DispatchError } from "./errors";
 import { addressesFor, type Listener, listenersOn } from "./listeners";
 
-const VERDICT_MS = 1000;
+/** How long a verdict is kept: a squatter who binds and is reached within it is the residual window. */
+export const VERDICT_MS = 1000;
 
 /** Genuine (undefined), or why not: instance_impostor, or upstream_down when nothing listens. */
 export type Genuineness = undefined | DispatchError;
@@ -31,7 +33,8 @@ export function instanceCheck(
 ): InstanceCheck | undefined {
   const relevant = addressesFor(upstreamHost);
   if (relevant === undefined) return undefined;
-  const verdicts = new Map<number, { until: number; verdict: Genuineness }>();
+  /** Port → until when it is known to be genuine. */
+  const genuineUntil = new Map<number, number>();
 
   const judge = (instance: Instance): Genuineness => {
     const expected = accounts.uidOf(instance.osUser);
@@ -48,17 +51,14 @@ export function instanceCheck(
   };
   const fresh = (instance: Instance): Genuineness => {
     const verdict = judge(instance);
-    // "Nothing listens" is not kept: the instance may be back by the next request.
-    if (verdict?.kind === "upstream_down") verdicts.delete(instance.port);
-    else verdicts.set(instance.port, { until: Date.now() + VERDICT_MS, verdict });
+    // Only "genuine" is kept: a refusal is judged again, so the instance is served once it is back.
+    if (verdict === undefined) genuineUntil.set(instance.port, Date.now() + VERDICT_MS);
+    else genuineUntil.delete(instance.port);
     return verdict;
   };
   return {
-    check(instance) {
-      const known = verdicts.get(instance.port);
-      return known !== undefined && known.until > Date.now() ? known.verdict : fresh(instance);
-    },
+    check: (instance) => ((genuineUntil.get(instance.port) ?? 0) > Date.now() ? undefined : fresh(instance)),
     fresh,
-    forget: (port) => void verdicts.delete(port),
+    forget: (port) => void genuineUntil.delete(port),
   };
 }

@@ -14,10 +14,14 @@ const AUTH_PATH = "/outpost.goauthentik.io/auth/caddy";
 export interface SignOptions {
   /** Claims to add or override (exp, nbf, iss, aud, preferred_username…). */
   claims?: JWTPayload;
+  /** Another key id in the header (this outpost's own by default). */
+  kid?: string;
 }
 
 export interface FakeOutpost {
   url: string;
+  /** The id of its signing key. */
+  kid: string;
   jwksUrl: string;
   /** The forward-auth endpoint: Basic credentials of a known person → 200 with the identity headers. */
   authUrl: string;
@@ -38,14 +42,13 @@ export async function startFakeOutpost(
   const identity = options.identity ?? ((user: string) => `${user}@example.com`);
   let jwksUrl = "";
 
-  const sign = (username: string, signOptions: SignOptions = {}) =>
-    new SignJWT({ preferred_username: username, ...signOptions.claims })
-      .setProtectedHeader({ alg: "ES256", kid, typ: "JWT" })
-      .setIssuer(OUTPOST_ISSUER)
-      .setAudience(OUTPOST_AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime("10m")
+  const sign = (username: string, signOptions: SignOptions = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: OUTPOST_ISSUER, aud: OUTPOST_AUDIENCE, iat: now, exp: now + 600 };
+    return new SignJWT({ ...claims, preferred_username: username, ...signOptions.claims })
+      .setProtectedHeader({ alg: "ES256", kid: signOptions.kid ?? kid, typ: "JWT" })
       .sign(privateKey);
+  };
   const headersFor = async (username: string) => ({
     "x-authentik-username": username,
     "x-authentik-jwt": await sign(username),
@@ -70,5 +73,5 @@ export async function startFakeOutpost(
   server.unref();
   const base = `http://127.0.0.1:${server.port}`;
   jwksUrl = base + JWKS_PATH;
-  return { url: base, jwksUrl, authUrl: base + AUTH_PATH, jwks, sign, headersFor, stop: () => server.stop(true) };
+  return { url: base, kid, jwksUrl, authUrl: base + AUTH_PATH, jwks, sign, headersFor, stop: () => server.stop(true) };
 }

@@ -49,6 +49,10 @@ export interface FakeT3 {
     closeCodes: number[];
     /** Frames a `flood:` command has sent so far (held back while the dispatcher is backpressured). */
     floodSent: number;
+    /** Every Cookie header it received (the last 1000): what an instance's owner could read. */
+    cookieHeaders: string[];
+    /** Requests by method, for counting what got through. */
+    methods: Record<string, number>;
   };
   wipeSessions(): void;
   stop(): Promise<void>;
@@ -114,6 +118,8 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
     upgrades: 0,
     closeCodes: [],
     floodSent: 0,
+    cookieHeaders: [],
+    methods: {},
   };
   let cookieName = "t3_session";
   const faults = options.faults ?? {};
@@ -227,6 +233,15 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
         const first = await reader?.read();
         return new Response(first?.value ?? new Uint8Array());
       }
+      case "/__fake/seen":
+        // What this instance has seen, for a test to count (its owner could read it all).
+        return json({ ...stats, lastUpgrade: undefined });
+      case "/__fake/set-cookie": {
+        // Sets whatever it is asked to: a hostile instance's Set-Cookie lines.
+        const headers = new Headers();
+        for (const line of url.searchParams.getAll("c")) headers.append("set-cookie", line);
+        return new Response("set\n", { headers });
+      }
       case "/__fake/cookies": {
         const headers = new Headers();
         headers.append("set-cookie", "a=1; Path=/");
@@ -269,6 +284,12 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     async fetch(request, srv) {
       const url = new URL(request.url);
+      const cookie = request.headers.get("cookie");
+      if (cookie !== null && url.pathname !== "/__fake/seen") {
+        if (stats.cookieHeaders.length >= 1000) stats.cookieHeaders.shift();
+        stats.cookieHeaders.push(cookie);
+      }
+      stats.methods[request.method] = (stats.methods[request.method] ?? 0) + 1;
       if (url.pathname.startsWith("/__fake/")) return fakeRoute(request, url);
       if (request.method === "POST" && url.pathname === pairPath) return exchange(request);
       if (request.method === "POST" && url.pathname === otherPairPath) return new Response(null, { status: 404 });
