@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 const repo = resolve(import.meta.dir, "..");
 const bun = process.execPath;
 /** The scenarios that must behave the same whichever runtime serves the dispatcher. */
-const DENO_SUITE = ["test/integration", "test/faults"];
+const DENO_SUITE = ["test/integration", "test/faults", "test/security"];
 
 function run(argv: string[], env: Record<string, string | undefined> = process.env): number {
   const result = Bun.spawnSync(argv, { cwd: repo, env, stdio: ["ignore", "inherit", "inherit"] });

@@ -1,12 +1,14 @@
 // What a person experiences, with real parts: Chromium (Debian's, driven by
-// playwright-core) → Caddy (basic auth, injects X-Authentik-Username) → the real
-// dispatcher (trusting only Caddy's address) → fake t3 instances whose page
+// playwright-core) → Caddy (forward_auth to a fake Authentik outpost that signs
+// each person's token) → the real dispatcher (verifying that token against the
+// outpost's JWKS) → fake t3 instances whose page
 // opens a WebSocket and shows its state. Every scenario keeps a screenshot in
 // .test-results/screenshots/. If Chromium or Caddy cannot start, this fails.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type BrowserContext, type Browser as Chromium, chromium, type Page } from "playwright-core";
+import { type FakeOutpost, startFakeOutpost } from "../../src/demo/fake-outpost";
 import { type Caddy, startCaddy } from "../fixtures/caddy";
 import { runToEnd } from "../fixtures/child";
 import { REPO, type Stack, startStack, until } from "../fixtures/stack";
@@ -49,17 +51,19 @@ function deliverPlaywrightMessagesInOrder(): void {
 }
 
 let stack: Stack;
+let outpost: FakeOutpost;
 let caddy: Caddy;
 let chrome: Chromium;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  // Caddy connects from 127.0.0.1; nothing else may assert an identity.
+  // The front's outpost knows the three people; the dispatcher believes its signed tokens only.
+  outpost = await startFakeOutpost({ passwords: PASSWORDS });
   stack = await startStack(
     { alice: "0.0.33", bob: "0.0.24", carol: "0.0.25" },
-    { settings: { trustedProxies: "127.0.0.1/32" } },
+    { settings: { jwksUrl: outpost.jwksUrl, identityDomains: "example.com" } },
   );
-  caddy = await startCaddy(stack.stateRoot, stack.url, PASSWORDS);
+  caddy = await startCaddy(stack.stateRoot, stack.url, outpost);
   deliverPlaywrightMessagesInOrder();
   chrome = await chromium.launch({ executablePath: "/usr/bin/chromium", headless: true, args: FLAGS });
 }, 60_000);
@@ -68,6 +72,7 @@ afterAll(async () => {
   await chrome?.close();
   await caddy?.stop();
   await stack?.stop();
+  await outpost?.stop();
 });
 
 async function login(user: keyof typeof PASSWORDS): Promise<{ context: BrowserContext; page: Page }> {
@@ -173,7 +178,7 @@ describe("a real browser through Caddy and the dispatcher", () => {
   }, 30_000);
 
   test("7. a forged X-authentik-username straight to the dispatcher (not via Caddy) is refused", async () => {
-    // The same loopback host, another source address: not Caddy.
+    // The same loopback host, no signed token: any local account could send this.
     const forged = await runToEnd([
       "curl",
       "-s",
@@ -190,7 +195,7 @@ describe("a real browser through Caddy and the dispatcher", () => {
       `${stack.url}/`,
     ]);
     expect(forged.stdout).toBe("403");
-    await until(() => stack.log.lines.some((l) => l.event === "untrusted_peer"));
+    await until(() => stack.log.lines.some((l) => l.event === "bad_proof" && l.reason === "no_token"));
     // Through Caddy, a client-sent header is replaced by the authenticated user's.
     const { context, page } = await login("bob");
     await page.setExtraHTTPHeaders({ "X-Authentik-Username": "alice@example.com" });

@@ -5,9 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type FakeT3, startFakeT3 } from "../../src/demo/fake-t3";
 import { type Child, runToEnd, startChild } from "../fixtures/child";
-import { Browser, REPO, tempDir } from "../fixtures/stack";
+import { Browser, freePort, REPO, SIGNED, settingsEnv, tempDir } from "../fixtures/stack";
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot)
@@ -51,7 +50,8 @@ function saveAndWrite(path: string, text: string): void {
 }
 
 describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
-  const instances: Record<string, FakeT3> = {};
+  const instances: Record<string, Child> = {};
+  const cookieNames: Record<string, string> = {};
   let dispatcher: Child | undefined;
   const work = tempDir("t3d-priv-");
 
@@ -75,14 +75,22 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
     const table: Record<string, { os_user: string; port: number }> = {};
     for (const user of USERS) {
       const home = `/home/${user}`;
-      const instance = startFakeT3({
-        version: user === "t3alice" ? "0.0.33" : "0.0.24",
-        stateDir: `${home}/.t3`,
-        owner: user,
-      });
+      mkdirSync(`${home}/.t3/credentials`, { recursive: true });
       await runToEnd(["chown", "-R", `${user}:${user}`, `${home}/.t3`]);
-      instances[user] = instance;
-      table[user.slice(2)] = { os_user: user, port: instance.port };
+      // Each instance runs as its own account: the dispatcher checks who holds the port.
+      const port = await freePort();
+      const version = user === "t3alice" ? "0.0.33" : "0.0.24";
+      instances[user] = await startChild([
+        "setpriv",
+        `--reuid=${user}`,
+        `--regid=${user}`,
+        "--init-groups",
+        "/usr/local/bin/t3-dispatch",
+        "fake-instance",
+        ...["--version", version, "--port", String(port), "--state-dir", `${home}/.t3`, "--owner", user],
+      ]);
+      cookieNames[user] = JSON.parse(instances[user].stderrLines.find((l) => l.includes('"listening"')) ?? "{}").cookie;
+      table[user.slice(2)] = { os_user: user, port };
     }
     chmodSync(work, 0o755);
     // Where systemd's StateDirectory= would put the secret: owned by the service user.
@@ -99,6 +107,7 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
         T3D_DISPATCH_FILE: join(work, "dispatch.json"),
         T3D_METRICS_LISTEN: "127.0.0.1:0",
         T3D_SECRET_FILE: join(work, "secret", "cookie-secret"),
+        ...settingsEnv(SIGNED),
       },
     );
   }, 60_000);
@@ -106,7 +115,10 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
   afterAll(async () => {
     dispatcher?.process.kill("SIGTERM");
     await dispatcher?.process.exited;
-    for (const instance of Object.values(instances)) await instance.stop();
+    for (const instance of Object.values(instances)) {
+      instance.process.kill("SIGTERM");
+      await instance.process.exited;
+    }
     for (const [path, text] of saved)
       if (text === undefined) rmSync(path, { force: true });
       else writeFileSync(path, text);
@@ -143,7 +155,7 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
       const first = await browser.fetch("/", { document: true });
       console.log(`e2e ${user}: first visit ${first.status} in ${Math.round(performance.now() - started)} ms`);
       expect(first.status).toBe(302);
-      expect(browser.cookies.has(instances[user]?.cookieName ?? "?")).toBe(true);
+      expect(browser.cookies.has(cookieNames[user] ?? "?")).toBe(true);
       expect(await (await browser.fetch("/", { document: true })).text()).toContain(`${user}'s workspace`);
       const log = readFileSync(`/home/${user}/.t3/mint.log`, "utf8");
       expect(log).toContain(`uid=${await uidOf(user)}`);
