@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 
 const smoke = process.argv.includes("--smoke");
 const ROUNDS = smoke ? 1 : 3;
@@ -162,6 +163,19 @@ writeFileSync(table, JSON.stringify({ bench: { os_user: "bench", port: Number(ne
 // ~40 ms start-up of a compiled binary, whose noise was larger than the overhead.
 const mintCommand = join(work, "mint.sh");
 writeFileSync(mintCommand, `#!/bin/sh\nprintf '{\\n  "credential": "bench-%s"\\n}\\n' "$1"\n`, { mode: 0o755 });
+// The front's signed assertion, as Authentik's outpost sends it: an ES256 token
+// the dispatcher verifies against a JWKS file (then from its cache), and an
+// accounts file in which the fake instance, run by this account, is "bench's".
+const { publicKey, privateKey } = await generateKeyPair("ES256");
+const jwksFile = join(work, "jwks.json");
+writeFileSync(jwksFile, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "bench", alg: "ES256" }] }));
+const token = await new SignJWT({ preferred_username: "bench" })
+  .setProtectedHeader({ alg: "ES256", kid: "bench" })
+  .setExpirationTime("2h")
+  .sign(privateKey);
+const accounts = join(work, "passwd");
+writeFileSync(accounts, `bench:x:${process.getuid?.() ?? 0}:0::/nonexistent:/bin/false\n`);
+const front = { "x-authentik-username": "bench", "x-authentik-jwt": token };
 const logFile = join(work, "dispatcher.log");
 const dispatcherProcess = Bun.spawn(
   [
@@ -182,6 +196,10 @@ const dispatcherProcess = Bun.spawn(
     "127.0.0.1:0",
     "--pair-attempts",
     "100000",
+    "--jwks-file",
+    jwksFile,
+    "--accounts-file",
+    accounts,
   ],
   { stdout: "ignore", stderr: Bun.file(logFile) },
 );
@@ -193,9 +211,9 @@ await Bun.sleep(300);
 const idleRss = memoryKiB(pid, "VmRSS");
 const bareIdleRss = memoryKiB(bareProcess.pid, "VmRSS");
 
-// A paired browser: its cookies, and the identity header the front proxy would add.
+// A paired browser: its cookies, and the identity headers the front proxy would add.
 const first = await fetch(`${dispatcher}/`, {
-  headers: { "x-authentik-username": "bench", "sec-fetch-dest": "document" },
+  headers: { ...front, "sec-fetch-dest": "document" },
   redirect: "manual",
 });
 const cookie = first.headers
@@ -203,7 +221,7 @@ const cookie = first.headers
   .map((line) => line.split(";")[0])
   .join("; ");
 if (first.status !== 302 || !cookie.includes("t3_session=")) throw new Error(`pairing failed: ${first.status}`);
-const auth = [`X-authentik-username: bench`, `Cookie: ${cookie}`];
+const auth = [...Object.entries(front).map(([name, value]) => `${name}: ${value}`), `Cookie: ${cookie}`];
 
 const echoScript = join(work, "echo.lua");
 writeFileSync(
@@ -273,7 +291,7 @@ for (const c of cases) {
 // WebSocket echo round trips, direct and through the dispatcher, interleaved.
 function wsRtt(url: string, withAuth: boolean): { count: number; p50: number; p99: number } {
   const argv = ["taskset", "-c", "1", bun, join(import.meta.dir, "ws-rtt.ts"), url, String(WS_MESSAGES)];
-  if (withAuth) argv.push(cookie, "bench");
+  if (withAuth) argv.push(cookie, "bench", token);
   return JSON.parse(sh(argv));
 }
 const ws = {
@@ -297,7 +315,7 @@ for (let i = 0; i < PAIRINGS; i++) {
   pairings.push(
     await timed(async () => {
       const response = await fetch(`${dispatcher}/`, {
-        headers: { "x-authentik-username": "bench", "sec-fetch-dest": "document" },
+        headers: { ...front, "sec-fetch-dest": "document" },
         redirect: "manual",
       });
       if (response.status !== 302) pairingFailures++;

@@ -1,11 +1,12 @@
 // WebSocket round trips, one after another: p50 and p99 in microseconds.
-// Usage: bun bench/ws-rtt.ts <ws-url> <count> [cookie] [user]
+// Usage: bun bench/ws-rtt.ts <ws-url> <count> [cookie] [user] [token]
 export {};
 
-const [url = "", count = "1000", cookie = "", user = ""] = process.argv.slice(2);
+const [url = "", count = "1000", cookie = "", user = "", token = ""] = process.argv.slice(2);
 const headers: Record<string, string> = {};
 if (cookie) headers.cookie = cookie;
 if (user) headers["x-authentik-username"] = user;
+if (token) headers["x-authentik-jwt"] = token;
 const ws = new WebSocket(url, { headers });
 await new Promise((resolve, reject) => {
   ws.onopen = resolve;

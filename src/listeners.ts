@@ -13,16 +13,27 @@ export interface Listener {
 const LISTEN = "0A";
 const TABLES = ["/proc/net/tcp", "/proc/net/tcp6"];
 
-/** Every LISTEN socket on `port`, from /proc text (exported for tests). */
+/**
+ * Every LISTEN socket on `port`, from /proc text (exported for tests). The
+ * table lists every socket (TIME_WAIT ones too: hundreds on a busy host), so
+ * only the lines that mention the port are split.
+ */
 export function parseListeners(text: string, port: number): Listener[] {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, "0");
+  const needle = `:${port.toString(16).toUpperCase().padStart(4, "0")} `;
   const found: Listener[] = [];
-  for (const line of text.split("\n")) {
-    const fields = line.trim().split(/\s+/);
+  let from = 0;
+  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, from)) {
+    const end = text.indexOf("\n", at);
+    from = end === -1 ? text.length : end;
     // sl local rem st tx:rx tr:when retrnsmt uid …
+    const fields = text
+      .slice(text.lastIndexOf("\n", at) + 1, from)
+      .trim()
+      .split(/\s+/);
     const local = fields[1];
-    if (fields[3] !== LISTEN || local === undefined || !local.endsWith(`:${hexPort}`)) continue;
-    found.push({ address: local.slice(0, -5), uid: Number(fields[7]) });
+    if (fields[3] === LISTEN && local?.endsWith(needle.trimEnd())) {
+      found.push({ address: local.slice(0, -5), uid: Number(fields[7]) });
+    }
   }
   return found;
 }
