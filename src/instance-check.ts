@@ -1,17 +1,22 @@
 // Stage: is the socket on an instance's port really that instance's? Before a
 // credential, a cookie or any request goes to a local instance, the LISTEN
 // socket on its port must belong to the instance's OS account: while bob's
-// instance is down, any account can listen on bob's port. The verdict is kept
-// about a second (the hot path must not read /proc per request) and dropped
-// after any connection error; a refusal is not kept. Pairing asks afresh
-// before the mint and before the credential leaves.
+// instance is down, any account can listen on bob's port. Reading /proc costs
+// the kernel a walk of every socket (milliseconds), so one snapshot of the
+// listen table serves every port for about a second; a refusal, or a port
+// forgotten after a connection error, is judged again on a snapshot at most
+// RETRY_MS old, so a flood of requests to a down instance costs a bounded
+// number of reads. Pairing asks afresh before the credential leaves.
 import type { Accounts } from "./accounts";
 import type { Instance } from "./config/table";
 import { DispatchError } from "./errors";
-import { addressesFor, type Listener, listenersOn } from "./listeners";
+import { addressesFor, type ListenTable, readListenTable } from "./listeners";
 
-/** How long a verdict is kept: a squatter who binds and is reached within it is the residual window. */
+/** How long a snapshot is believed: a squatter who binds and is reached within it is the residual window. */
 export const VERDICT_MS = 1000;
+
+/** A refusal is judged again on a snapshot no older than this (reads are bounded, not per request). */
+export const RETRY_MS = 100;
 
 /** Genuine (undefined), or why not: instance_impostor, or upstream_down when nothing listens. */
 export type Genuineness = undefined | DispatchError;
@@ -20,7 +25,7 @@ export interface InstanceCheck {
   check(instance: Instance): Genuineness;
   /** Asks /proc now, whatever is cached (before a credential leaves). */
   fresh(instance: Instance): Genuineness;
-  /** Forgets a port's verdict (after a connection error, or a changed listener). */
+  /** Judges a port again on a recent snapshot (after a connection error). */
   forget(port: number): void;
 }
 
@@ -29,36 +34,51 @@ export function instanceCheck(
   upstreamHost: string,
   accounts: Pick<Accounts, "uidOf">,
   onImpostor: () => void,
-  read: (port: number) => Listener[] = listenersOn,
+  read: () => ListenTable = readListenTable,
 ): InstanceCheck | undefined {
   const relevant = addressesFor(upstreamHost);
   if (relevant === undefined) return undefined;
-  /** Port → until when it is known to be genuine. */
-  const genuineUntil = new Map<number, number>();
+  let snapshot: ListenTable = new Map();
+  let readAt = Number.NEGATIVE_INFINITY;
+  /** Ports to judge again on a snapshot newer than RETRY_MS. */
+  const doubted = new Set<number>();
+  const readIfOlder = (ms: number) => {
+    if (Date.now() - readAt < ms) return;
+    snapshot = read();
+    readAt = Date.now();
+  };
 
   const judge = (instance: Instance): Genuineness => {
     const expected = accounts.uidOf(instance.osUser);
-    const listeners = read(instance.port).filter((l) => relevant.has(l.address));
+    const listeners = (snapshot.get(instance.port) ?? []).filter((l) => relevant.has(l.address));
     if (listeners.length === 0) return new DispatchError("upstream_down", `nothing listens on port ${instance.port}`);
     const stranger = listeners.find((l) => l.uid !== expected);
     if (stranger === undefined) return undefined;
-    onImpostor();
     return new DispatchError(
       "instance_impostor",
       `port ${instance.port} is held by uid ${stranger.uid}, not ${instance.osUser} (uid ${expected ?? "unknown"})`,
       { port: instance.port, holder_uid: stranger.uid, os_user: instance.osUser },
     );
   };
-  const fresh = (instance: Instance): Genuineness => {
-    const verdict = judge(instance);
-    // Only "genuine" is kept: a refusal is judged again, so the instance is served once it is back.
-    if (verdict === undefined) genuineUntil.set(instance.port, Date.now() + VERDICT_MS);
-    else genuineUntil.delete(instance.port);
+  const counted = (verdict: Genuineness): Genuineness => {
+    if (verdict?.kind === "instance_impostor") onImpostor();
     return verdict;
   };
   return {
-    check: (instance) => ((genuineUntil.get(instance.port) ?? 0) > Date.now() ? undefined : fresh(instance)),
-    fresh,
-    forget: (port) => void genuineUntil.delete(port),
+    check(instance) {
+      readIfOlder(VERDICT_MS);
+      let verdict = judge(instance);
+      if (verdict !== undefined || doubted.has(instance.port)) {
+        readIfOlder(RETRY_MS);
+        verdict = judge(instance);
+        if (verdict === undefined) doubted.delete(instance.port);
+      }
+      return counted(verdict);
+    },
+    fresh(instance) {
+      readIfOlder(0);
+      return counted(judge(instance));
+    },
+    forget: (port) => void doubted.add(port),
   };
 }

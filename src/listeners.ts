@@ -13,40 +13,40 @@ export interface Listener {
 const LISTEN = "0A";
 const TABLES = ["/proc/net/tcp", "/proc/net/tcp6"];
 
-/**
- * Every LISTEN socket on `port`, from /proc text (exported for tests). The
- * table lists every socket (TIME_WAIT ones too: hundreds on a busy host), so
- * only the lines that mention the port are split.
- */
-export function parseListeners(text: string, port: number): Listener[] {
-  const needle = `:${port.toString(16).toUpperCase().padStart(4, "0")} `;
-  const found: Listener[] = [];
-  let from = 0;
-  for (let at = text.indexOf(needle); at !== -1; at = text.indexOf(needle, from)) {
-    const end = text.indexOf("\n", at);
-    from = end === -1 ? text.length : end;
-    // sl local rem st tx:rx tr:when retrnsmt uid …
-    const fields = text
-      .slice(text.lastIndexOf("\n", at) + 1, from)
-      .trim()
-      .split(/\s+/);
+/** port → its LISTEN sockets. */
+export type ListenTable = ReadonlyMap<number, readonly Listener[]>;
+
+/** The LISTEN sockets in /proc text, by port (exported for tests). */
+export function parseListenTable(text: string, into = new Map<number, Listener[]>()): Map<number, Listener[]> {
+  for (const line of text.split("\n")) {
+    // sl local rem st tx:rx tr:when retrnsmt uid …: only the first eight fields are split.
+    const fields = line.trim().split(/\s+/, 8);
     const local = fields[1];
-    if (fields[3] === LISTEN && local?.endsWith(needle.trimEnd())) {
-      found.push({ address: local.slice(0, -5), uid: Number(fields[7]) });
-    }
+    if (fields[3] !== LISTEN || local === undefined) continue;
+    const port = Number.parseInt(local.slice(-4), 16);
+    const listener = { address: local.slice(0, -5), uid: Number(fields[7]) };
+    const known = into.get(port);
+    if (known) known.push(listener);
+    else into.set(port, [listener]);
   }
-  return found;
+  return into;
 }
 
-/** The LISTEN sockets on `port` on this host, IPv4 and IPv6 (a host without IPv6 has no tcp6). */
-export function listenersOn(port: number, tables: readonly string[] = TABLES): Listener[] {
-  return tables.flatMap((path) => {
+/**
+ * Every LISTEN socket on this host, IPv4 and IPv6 (a host without IPv6 has no
+ * tcp6). One read costs the kernel a walk of its whole socket hash per 4 KiB
+ * page (about 1 ms each here), so callers share one snapshot for all ports.
+ */
+export function readListenTable(tables: readonly string[] = TABLES): ListenTable {
+  const table = new Map<number, Listener[]>();
+  for (const path of tables) {
     try {
-      return parseListeners(readFileSync(path, "latin1"), port);
+      parseListenTable(readFileSync(path, "latin1"), table);
     } catch {
-      return [];
+      // No such table (no IPv6): nothing listens there.
     }
-  });
+  }
+  return table;
 }
 
 /** Why this process cannot see who listens (checked at start: the check must not fail silently), or undefined. */

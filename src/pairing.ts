@@ -15,7 +15,7 @@ import type { Exchanged } from "./t3/client";
 import { PAIR_ENDPOINTS, type PairEndpoint, setCookieName } from "./t3/contract";
 
 export interface PairingDeps {
-  /** Asked afresh before the mint and again before the credential leaves: is the port the instance's own? */
+  /** Asked afresh before the credential leaves (the request's own check came before the mint): is the port the instance's own? */
   genuine(instance: Instance): DispatchError | undefined;
   mint(osUser: string): Promise<string | DispatchError>;
   exchange(instance: Instance, credential: string, order: readonly PairEndpoint[]): Promise<Exchanged | DispatchError>;
@@ -135,8 +135,6 @@ export class Pairing {
   }
 
   private async mintAndExchange(instance: Instance): Promise<Paired | DispatchError> {
-    const squatted = this.deps.genuine(instance);
-    if (squatted) return squatted;
     const credential = await this.deps.mint(instance.osUser);
     if (typeof credential !== "string") return credential;
     const swapped = this.deps.genuine(instance); // the mint takes ~1.5 s: the listener may have changed

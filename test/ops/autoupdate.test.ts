@@ -12,7 +12,7 @@ import { runCommand } from "../../src/runtime/spawn";
 import { probeWebSocket } from "../../src/runtime/websocket-probe";
 import { fetchServerVersion } from "../../src/t3/client";
 import { runToEnd } from "../fixtures/child";
-import { fakeMintCommand, freePort, REPO, tempDir } from "../fixtures/stack";
+import { accountsFile, fakeMintCommand, freePort, REPO, tempDir } from "../fixtures/stack";
 
 const root = tempDir("t3d-update-");
 const HOST = [process.execPath, join(REPO, "test/fixtures/fake-host.ts"), root];
@@ -69,6 +69,9 @@ const autoupdate = (...args: string[]) =>
     "alice",
     "--ready-timeout",
     "15s",
+    // The fake host runs every instance as this account: the health check's instance step believes them.
+    "--accounts-file",
+    accountsFile(root, USERS),
     ...args,
   ]);
 

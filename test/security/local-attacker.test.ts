@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } 
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import { startFakeOutpost } from "../../src/demo/fake-outpost";
-import { VERDICT_MS } from "../../src/instance-check";
+import { RETRY_MS, VERDICT_MS } from "../../src/instance-check";
 import { type Child, runToEnd, startChild } from "../fixtures/child";
 import {
   Browser,
@@ -379,7 +379,7 @@ describe.skipIf(!isRoot)("local attackers (real accounts, real dispatcher)", () 
     mkdirSync(lair);
     await runToEnd(["chown", `${MALLORY}:${MALLORY}`, lair]);
     const squatter = await instanceAs(MALLORY, port, lair);
-    // The down window is seconds long (a crash, boot order, an update); the last "genuine" verdict lasts VERDICT_MS.
+    // The down window is seconds long (a crash, boot order, an update); the last snapshot is believed VERDICT_MS.
     await Bun.sleep(VERDICT_MS + 100);
     const before = mints(BOB);
     const answers = [
@@ -407,6 +407,7 @@ describe.skipIf(!isRoot)("local attackers (real accounts, real dispatcher)", () 
     // The twin: bob's instance back on its port, as bob: the browser pairs again and lands home.
     await stop(squatter);
     bob = await instanceAs(BOB, port);
+    await Bun.sleep(RETRY_MS + 50); // a refusal is judged again on a snapshot at most RETRY_MS old
     const home = bobBrowser();
     expect((await home.fetch("/", { document: true })).status).toBe(302);
     expect(await (await home.fetch("/", { document: true })).text()).toContain(`${BOB}'s workspace`);
