@@ -14,8 +14,8 @@ Installs (as root):
   /usr/local/bin/t3-mint              the mint wrapper, the service's only privileged action
   /etc/sudoers.d/t3-dispatch          lets user t3-dispatch run exactly /usr/local/bin/t3-mint as root
   /etc/systemd/system/*.service|timer the units
-  /etc/t3-serve/dispatch.json, /etc/t3-serve/t3-mint.conf, /etc/ttyd-user-map
-                                      samples, only where none exists
+  /etc/t3-serve/dispatch.json, /etc/t3-serve/t3-mint.conf, /etc/t3-serve/t3-dispatch.env,
+  /etc/ttyd-user-map                  samples, only where none exists
 and creates the system user t3-dispatch (no login shell, no home, no password).
 
   --root DIR     install into a staging root (packaging, tests); the system user is not created
@@ -117,7 +117,7 @@ install_sudoers() {
 
 preflight() {
   [ "$(id -u)" -eq 0 ] || die "must run as root (sudo $0 $*)"
-  for f in t3-mint sudoers t3-mint.conf ttyd-user-map dispatch.json; do
+  for f in t3-mint sudoers t3-mint.conf ttyd-user-map dispatch.json t3-dispatch.env; do
     [ -f "$ASSETS/$f" ] || die "missing $ASSETS/$f: run install.sh from a t3-dispatch checkout"
   done
   [ "$MODE" = uninstall ] && return
@@ -169,6 +169,7 @@ install_all() {
   mkdir -p "$CONF_DIR"
   put_once "$ASSETS/dispatch.json" "$CONF_DIR/dispatch.json" 0644
   put_once "$ASSETS/t3-mint.conf" "$CONF_DIR/t3-mint.conf" 0644
+  put_once "$ASSETS/t3-dispatch.env" "$CONF_DIR/t3-dispatch.env" 0644
   put_once "$ASSETS/ttyd-user-map" "$USER_MAP" 0644
   if [ -z "$ROOT" ]; then
     visudo -c >/dev/null || die "sudo's whole configuration no longer parses; check $SUDOERS"
@@ -179,7 +180,8 @@ install_all() {
   fi
   systemd_running && systemctl daemon-reload
   echo "done: $changes change(s)."
-  echo "next: map users in $USER_MAP and $CONF_DIR/dispatch.json, then:"
+  echo "next: set the front's token key source in $CONF_DIR/t3-dispatch.env (the service does not start without one),"
+  echo "      map users in $USER_MAP and $CONF_DIR/dispatch.json, check with: t3-dispatch check; then:"
   echo "  systemctl enable --now t3-dispatch t3-backup-state.timer t3-autoupdate.timer"
 }
 

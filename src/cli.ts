@@ -24,8 +24,8 @@ Usage:
   t3-dispatch --help | --version
 
 Settings, for every command (each also an environment variable):
-${SETTING_KEYS.map((k) => `  --${flagName(k).padEnd(18)} ${envName(k).padEnd(22)} default: ${DEFAULTS[k]}`).join("\n")}
-  --config FILE        T3D_CONFIG             a JSON file with the same keys (camelCase)
+${SETTING_KEYS.map((k) => `  --${flagName(k).padEnd(23)} ${envName(k).padEnd(27)} default: ${DEFAULTS[k]}`).join("\n")}
+  --config FILE             T3D_CONFIG                  a JSON file with the same keys (camelCase)
 `;
 
 type Exit = number | "running";

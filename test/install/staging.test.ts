@@ -22,9 +22,24 @@ const EXPECTED: Array<[string, number]> = [
   ["usr/local/share/doc/t3-dispatch/README.md", 0o644],
   ["etc/t3-serve/dispatch.json", 0o644],
   ["etc/t3-serve/t3-mint.conf", 0o644],
+  ["etc/t3-serve/t3-dispatch.env", 0o644],
   ["etc/ttyd-user-map", 0o644],
 ];
-const KEPT = ["etc/t3-serve/dispatch.json", "etc/t3-serve/t3-mint.conf", "etc/ttyd-user-map"];
+const KEPT = [
+  "etc/t3-serve/dispatch.json",
+  "etc/t3-serve/t3-mint.conf",
+  "etc/t3-serve/t3-dispatch.env",
+  "etc/ttyd-user-map",
+];
+
+/** KEY=value lines of an EnvironmentFile, as systemd reads them (comments skipped). */
+const environmentOf = (text: string): Record<string, string> =>
+  Object.fromEntries(
+    text
+      .split("\n")
+      .filter((line) => /^[A-Z0-9_]+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+  );
 
 describe.skipIf(!isRoot)("install.sh --root (staging)", () => {
   const root = tempDir("t3d-stage-");
@@ -44,6 +59,47 @@ describe.skipIf(!isRoot)("install.sh --root (staging)", () => {
     expect(binDir.mode & 0o022).toBe(0);
     // No temporary file is left where sudo or systemd would read it.
     expect((await runToEnd(["find", root, "-name", ".t3*"])).stdout).toBe("");
+  });
+
+  test("the sample settings are secure by default: no peer trust, and no start until a key source is set", async () => {
+    const sample = await Bun.file(join(root, "etc/t3-serve/t3-dispatch.env")).text();
+    const env = environmentOf(sample);
+    expect(env).toEqual({ T3D_IDENTITY_PROOF: "jwt" });
+    const check = (extra: Record<string, string>) =>
+      runToEnd([
+        "env",
+        "-i",
+        `PATH=${process.env.PATH ?? ""}`,
+        ...Object.entries({ ...env, ...extra }).map(([key, value]) => `${key}=${value}`),
+        join(root, "usr/local/bin/t3-dispatch"),
+        "check",
+        "--dispatch-file",
+        join(root, "etc/t3-serve/dispatch.json"),
+      ]);
+    const bare = await check({});
+    expect(bare.stdout).toContain(
+      "PROBLEM identityProof: identityProof jwt needs exactly one of jwksUrl, jwksFile, jwtSecretFile",
+    );
+    // The walk-through's first step, uncommented: a JWKS file (the provider's keys, saved).
+    const jwksLine = sample.split("\n").find((line) => line.startsWith("#T3D_JWKS_FILE=")) ?? "";
+    const jwks = join(root, "jwks.json");
+    writeFileSync(
+      jwks,
+      JSON.stringify({
+        keys: [
+          {
+            kty: "EC",
+            crv: "P-256",
+            x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+            kid: "k",
+          },
+        ],
+      }),
+    );
+    const configured = await check({ [jwksLine.slice(1, jwksLine.indexOf("="))]: jwks });
+    expect(configured.stdout).not.toContain("PROBLEM identityProof");
+    expect(configured.stdout).toMatch(/^ok\s+identityProof jwt$/m);
   });
 
   test("a second run changes nothing and says so", async () => {
