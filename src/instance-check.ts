@@ -40,12 +40,15 @@ export function instanceCheck(
   if (relevant === undefined) return undefined;
   let snapshot: ListenTable = new Map();
   let readAt = Number.NEGATIVE_INFINITY;
+  /** Port → the os_user it was judged genuine for on the current snapshot: the hot path is one lookup. */
+  const genuineOn = new Map<number, string>();
   /** Ports to judge again on a snapshot newer than RETRY_MS. */
   const doubted = new Set<number>();
   const readIfOlder = (ms: number) => {
     if (Date.now() - readAt < ms) return;
     snapshot = read();
     readAt = Date.now();
+    genuineOn.clear();
   };
 
   const judge = (instance: Instance): Genuineness => {
@@ -67,11 +70,16 @@ export function instanceCheck(
   return {
     check(instance) {
       readIfOlder(VERDICT_MS);
+      const { port, osUser } = instance;
+      if (!doubted.has(port) && genuineOn.get(port) === osUser) return undefined;
       let verdict = judge(instance);
-      if (verdict !== undefined || doubted.has(instance.port)) {
+      if (verdict !== undefined || doubted.has(port)) {
         readIfOlder(RETRY_MS);
         verdict = judge(instance);
-        if (verdict === undefined) doubted.delete(instance.port);
+      }
+      if (verdict === undefined) {
+        doubted.delete(port);
+        genuineOn.set(port, osUser);
       }
       return counted(verdict);
     },
