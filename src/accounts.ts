@@ -1,19 +1,30 @@
-// OS account name → uid, from a passwd-format file (`accountsFile`, default
+// OS account name → uid, gid and home, from a passwd-format file (`accountsFile`, default
 // /etc/passwd: root-owned, world-readable). Re-read at most every few seconds,
 // so an account created after start is found.
 import { readFileSync } from "node:fs";
 
 const REREAD_MS = 10_000;
 
+export interface Account {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
 export class Accounts {
-  private uids = new Map<string, number>();
+  private entries = new Map<string, Account>();
   private readAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly path: string) {}
 
   uidOf(name: string): number | undefined {
-    if (Date.now() - this.readAt >= REREAD_MS || !this.uids.has(name)) this.read();
-    return this.uids.get(name);
+    return this.entryOf(name)?.uid;
+  }
+
+  entryOf(name: string): Account | undefined {
+    if (Date.now() - this.readAt >= REREAD_MS || !this.entries.has(name)) this.read();
+    return this.entries.get(name);
   }
 
   private read(): void {
@@ -21,12 +32,13 @@ export class Accounts {
     if (Date.now() - this.readAt < 1000) return;
     this.readAt = Date.now();
     try {
-      const uids = new Map<string, number>();
+      const entries = new Map<string, Account>();
       for (const line of readFileSync(this.path, "utf8").split("\n")) {
-        const [name, , uid] = line.split(":");
-        if (name && uid && /^\d+$/.test(uid)) uids.set(name, Number(uid));
+        const [name, , uid, gid, , home = ""] = line.split(":");
+        if (name && uid && gid && /^\d+$/.test(uid) && /^\d+$/.test(gid))
+          entries.set(name, { name, uid: Number(uid), gid: Number(gid), home });
       }
-      this.uids = uids;
+      this.entries = entries;
     } catch {
       // Unreadable: keep what was known (an unknown account is refused by the caller).
     }

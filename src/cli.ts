@@ -85,6 +85,8 @@ export async function main(argv: string[]): Promise<Exit> {
         return await (await import("./ops/commands")).autoupdateCommand(rest);
       case "snapshot-db":
         return (await import("./ops/commands")).snapshotCommand(rest);
+      case "restore-db":
+        return (await import("./ops/commands")).restoreDbCommand(rest);
       case "fake-mint":
         return await (await import("./demo/fake-mint")).fakeMintMain(rest);
       case "fake-t3":

@@ -5,11 +5,11 @@ import { Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { isOsUser } from "./config/names";
 import { DispatchError } from "./errors";
-import type { CommandResult } from "./runtime/spawn";
+import type { ChildIO, CommandResult } from "./runtime/command";
 
 const MintOutput = Type.Object({ credential: Type.String({ minLength: 1 }) });
 
-export type CommandRunner = (argv: string[], timeoutMs: number) => Promise<CommandResult>;
+export type CommandRunner = (argv: string[], timeoutMs: number, io?: ChildIO) => Promise<CommandResult>;
 
 export interface MintOptions {
   command: string[];

@@ -1,16 +1,19 @@
 // The nightly t3 update with rollback. Install the candidate beside the current
-// version, back up every state database, switch the canary first, prove it
-// with the real-handshake health check, then the rest. On any failure every
-// switched instance goes back — stopped, its pre-update database restored (t3
-// migrates one way: the old binary cannot use a migrated database), switched
-// back, started and checked — and the version is remembered as bad.
+// version, back up every state database (an extra copy), then one instance at
+// a time, canary first: stop it, back it up as of its stop, switch, start,
+// prove it with the real-handshake health check. On any failure every switched
+// instance goes back — stopped, its at-stop database restored (t3 migrates one
+// way: the old binary cannot use a migrated database), switched back, started
+// and checked — and the version is remembered as bad. Versions reach root's
+// command lines only after they match VERSION: an instance's owner controls
+// what its /.well-known/t3/environment says.
 import type { CommandRunner } from "../mint";
 import type { BackupResult } from "./backup";
 import type { InstanceHealth } from "./healthcheck";
 import type { RestoreResult } from "./restore";
 import type { StateDbTarget } from "./state-db";
 
-const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
+export const VERSION = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
 
 export interface AutoupdateState {
   bad: Record<string, { at: string; reason: string }>;
@@ -27,7 +30,7 @@ export interface AutoupdateDeps {
   serverVersion(port: number): Promise<string | undefined>;
   health(instance: StateDbTarget): Promise<InstanceHealth>;
   backup(targets: StateDbTarget[], label: string): Promise<BackupResult[]>;
-  restore(db: string, from: string): RestoreResult;
+  restore(target: StateDbTarget, from: string): Promise<RestoreResult>;
   loadState(): AutoupdateState;
   saveState(state: AutoupdateState): void;
   report(line: string): void;
@@ -41,8 +44,15 @@ export interface AutoupdateResult {
 
 class StepFailed extends Error {}
 
-const fill = (argv: string[], values: Record<string, string>): string[] =>
-  argv.map((arg) => arg.replace(/\{(version|os_user)\}/g, (_, key: string) => values[key] ?? ""));
+/** A hostile answer, shown safely: quoted and cut short. */
+const shown = (value: string | undefined) => (value === undefined ? "none" : JSON.stringify(value.slice(0, 80)));
+
+function fill(argv: string[], values: Record<string, string>): string[] {
+  // Checked here too, whatever the caller checked: nothing else reaches a root command line.
+  if (values.version !== undefined && !VERSION.test(values.version))
+    throw new StepFailed(`refusing the version ${shown(values.version)} in a command line`);
+  return argv.map((arg) => arg.replace(/\{(version|os_user)\}/g, (_, key: string) => values[key] ?? ""));
+}
 
 export async function autoupdate(
   deps: AutoupdateDeps,
@@ -68,15 +78,22 @@ export async function autoupdate(
       if (seen === version) return;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    throw new StepFailed(`${instance.user} did not come up on ${version} (last answer: ${seen ?? "none"})`);
+    throw new StepFailed(`${instance.user} did not come up on ${version} (last answer: ${shown(seen)})`);
   }
 
   async function switchTo(instance: StateDbTarget, version: string): Promise<void> {
     const values = { version, os_user: instance.osUser };
-    await command("stop", values);
     await command("switch", values);
     await command("start", values);
     await waitForVersion(instance, version);
+  }
+
+  /** Its database as of this stop: what a rollback restores, so no write before the stop is lost. */
+  async function backUpStopped(instance: StateDbTarget, label: string): Promise<string> {
+    const [result] = await deps.backup([instance], label);
+    if (!result?.ok || !result.file)
+      throw new StepFailed(`backup of ${instance.user} after its stop: ${result?.error}`);
+    return result.file;
   }
 
   // 1. The candidate, unless it is already known bad.
@@ -102,8 +119,9 @@ export async function autoupdate(
   const previous = new Map<string, string>();
   for (const instance of deps.instances) {
     const version = await deps.serverVersion(instance.port);
-    if (version === undefined) {
-      say(`FAILED: ${instance.user}'s instance (port ${instance.port}) does not answer; nothing was changed`);
+    if (version === undefined || !VERSION.test(version)) {
+      const why = version === undefined ? "does not answer" : `answers the version ${shown(version)}`;
+      say(`FAILED: ${instance.user}'s instance (port ${instance.port}) ${why}; nothing was changed`);
       return { exitCode: 1, candidate };
     }
     previous.set(instance.user, version);
@@ -117,7 +135,7 @@ export async function autoupdate(
   }
   say(`plan: install ${candidate}; back up ${pending.length} database(s); then, one at a time, canary first:`);
   for (const i of pending)
-    say(`  ${i.user} (port ${i.port}): ${previous.get(i.user)} → ${candidate}, then health check`);
+    say(`  ${i.user} (port ${i.port}): stop, back up, ${previous.get(i.user)} → ${candidate}, then health check`);
   if (options.dryRun) {
     say("dry run: nothing was changed");
     return { exitCode: 0, candidate };
@@ -138,15 +156,24 @@ export async function autoupdate(
     );
     return { exitCode: 1, candidate };
   }
-  const backupOf = new Map(backups.map((b) => [b.user, b.file ?? ""]));
   say(`backed up: ${backups.map((b) => b.file).join(", ")}`);
 
   // 4. Switch one at a time; the first failure stops the roll-forward.
   const switched: StateDbTarget[] = [];
+  const atStop = new Map<string, string>();
   let failure: string | undefined;
   for (const instance of pending) {
-    switched.push(instance);
     try {
+      await command("stop", { version: candidate, os_user: instance.osUser });
+      try {
+        atStop.set(instance.user, await backUpStopped(instance, `at-stop-${candidate}`));
+      } catch (error) {
+        // Nothing switched for this one: it goes back up on its own version.
+        await command("start", { version: previous.get(instance.user) ?? "", os_user: instance.osUser });
+        throw error;
+      }
+      switched.push(instance);
+      say(`stopped and backed up: ${instance.user} → ${atStop.get(instance.user)}`);
       await switchTo(instance, candidate);
       const health = await deps.health(instance);
       const failedStep = health.steps.find((s) => !s.ok);
@@ -175,12 +202,12 @@ export async function autoupdate(
     const back = previous.get(instance.user) ?? "";
     try {
       await command("stop", { version: back, os_user: instance.osUser });
-      const restored = deps.restore(instance.db, backupOf.get(instance.user) ?? "");
+      const restored = await deps.restore(instance, atStop.get(instance.user) ?? "");
       if (!restored.ok) throw new StepFailed(`restore of ${instance.db} failed: ${restored.error}`);
       await switchTo(instance, back);
       const health = await deps.health(instance);
       if (!health.ok) throw new StepFailed(`${instance.user} on ${back} fails its health check after rollback`);
-      say(`rolled back: ${instance.user} runs ${back} with its pre-update database`);
+      say(`rolled back: ${instance.user} runs ${back} with its database as of its stop`);
     } catch (error) {
       incomplete = true;
       say(`ROLLBACK INCOMPLETE for ${instance.user}: ${(error as Error).message} — needs an operator`);

@@ -1,12 +1,17 @@
-// Online backups of each instance's state database. Each database is copied by
-// a child process (VACUUM INTO a temporary file, integrity_check, fsync) with a
-// timeout, so one hanging database cannot stop the others. Only a verified copy
-// is renamed into place, and only then are old backups pruned: a failed or
-// interrupted backup never replaces or deletes a good one.
-import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+// Online backups of each instance's state database. Root never opens the
+// user's file: the snapshot runs as the instance's account (VACUUM INTO a
+// private temporary file, integrity_check, fsync), with a timeout, and writes
+// the copy to a descriptor of root's own exclusive file in a root-only 0700
+// directory. Only a complete copy is renamed into place, and only then are old
+// backups pruned: a failed or interrupted backup never replaces or deletes a
+// good one, and one failing database fails alone.
+import { closeSync, fstatSync, fsyncSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { CommandRunner } from "../mint";
 import { fsyncPath } from "../runtime/sqlite";
+import { asAccount } from "./as-account";
+import { createExclusive, ensurePrivateDir, hasSqliteHeader } from "./private-files";
+import { stamp } from "./stamp";
 import type { StateDbTarget } from "./state-db";
 
 export interface BackupOptions {
@@ -32,28 +37,66 @@ export interface BackupResult {
 
 const BACKUP_NAME = /^state-\d{8}T\d{9}Z(-\d+)?\.sqlite$/;
 
-/** A UTC timestamp for file names: 20261122T093000123Z. */
-export const stamp = (): string => new Date().toISOString().replace(/[-:.]/g, "");
-
 /** A name no earlier backup has, even within one millisecond. */
 function freshName(dir: string): string {
+  const taken = new Set(readdirSync(dir));
   const base = `state-${stamp()}`;
   let name = `${base}.sqlite`;
-  for (let i = 1; existsSync(join(dir, name)); i++) name = `${base}-${i}.sqlite`;
+  for (let i = 1; taken.has(name); i++) name = `${base}-${i}.sqlite`;
   return name;
 }
 
 /** Backups of one user, oldest first. */
 export function listBackups(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((name) => BACKUP_NAME.test(name))
-    .sort();
+  try {
+    return readdirSync(dir)
+      .filter((name) => BACKUP_NAME.test(name))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** What the child wrote is a whole SQLite file, on disk. */
+function sealCopy(fd: number): number {
+  fsyncSync(fd);
+  if (!hasSqliteHeader(fd)) throw new Error("the snapshot is not an SQLite file");
+  return fstatSync(fd).size;
+}
+
+async function snapshotInto(
+  target: StateDbTarget,
+  dir: string,
+  options: BackupOptions,
+): Promise<{ file: string; bytes: number }> {
+  // Leftovers of an interrupted run are never backups.
+  for (const name of readdirSync(dir)) if (name.endsWith(".partial")) rmSync(join(dir, name), { force: true });
+  const name = freshName(dir);
+  const partial = join(dir, `.${name}.partial`);
+  const fd = createExclusive(partial);
+  let bytes: number;
+  try {
+    const argv = [...options.snapshotCommand, "--db", target.db, "--busy-timeout", String(options.timeoutMs)];
+    const child = asAccount(target, argv, { stdout: fd });
+    const result = await options.run(child.argv, options.timeoutMs, child.io);
+    if (result.timedOut) throw new Error(`timed out after ${options.timeoutMs} ms`);
+    if (result.exitCode !== 0)
+      throw new Error(result.stderr.trim().slice(0, 300) || `snapshot exited ${result.exitCode}`);
+    bytes = sealCopy(fd);
+  } catch (error) {
+    rmSync(partial, { force: true });
+    throw error;
+  } finally {
+    closeSync(fd);
+  }
+  const file = join(dir, name);
+  renameSync(partial, file);
+  fsyncPath(dir);
+  return { file, bytes };
 }
 
 export async function backupOne(target: StateDbTarget, options: BackupOptions): Promise<BackupResult> {
   const started = performance.now();
-  const dir = join(options.dest, target.user);
   const done = (fields: Partial<BackupResult>): BackupResult => ({
     user: target.user,
     db: target.db,
@@ -61,30 +104,18 @@ export async function backupOne(target: StateDbTarget, options: BackupOptions): 
     ms: Math.round(performance.now() - started),
     ...fields,
   });
-  if (!existsSync(target.db)) return done({ error: `no database at ${target.db}` });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  // Leftovers of an interrupted run are never backups.
-  for (const name of readdirSync(dir)) if (name.endsWith(".partial")) rmSync(join(dir, name), { force: true });
-
-  const name = freshName(dir);
-  const partial = join(dir, `.${name}.partial`);
-  const result = await options.run(
-    [...options.snapshotCommand, "--db", target.db, "--out", partial, "--busy-timeout", String(options.timeoutMs)],
-    options.timeoutMs,
-  );
-  if (result.timedOut || result.exitCode !== 0) {
-    rmSync(partial, { force: true });
-    const why = result.timedOut ? `timed out after ${options.timeoutMs} ms` : result.stderr.trim().slice(0, 300);
-    return done({ error: why || `snapshot exited ${result.exitCode}` });
+  try {
+    const dir = join(options.dest, target.user);
+    ensurePrivateDir(options.dest);
+    ensurePrivateDir(dir);
+    const { file, bytes } = await snapshotInto(target, dir, options);
+    if (options.keep > 0) {
+      for (const old of listBackups(dir).slice(0, -options.keep)) rmSync(join(dir, old), { force: true });
+    }
+    return done({ ok: true, file, bytes });
+  } catch (error) {
+    return done({ error: (error as Error).message });
   }
-  chmodSync(partial, 0o600);
-  const file = join(dir, name);
-  renameSync(partial, file);
-  fsyncPath(dir);
-  if (options.keep > 0) {
-    for (const old of listBackups(dir).slice(0, -options.keep)) rmSync(join(dir, old), { force: true });
-  }
-  return done({ ok: true, file, bytes: statSync(file).size });
 }
 
 /** Backs up every target in turn; each is bounded, and a failure does not stop the rest. */

@@ -1,7 +1,6 @@
 // The ops subcommands' command lines: healthcheck, backup, restore, autoupdate.
 // Each loads the same settings and dispatch table as `serve`.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
@@ -14,14 +13,15 @@ import { mintCredential } from "../mint";
 import { readTableFile } from "../routing";
 import { selfCommand } from "../runtime/self";
 import { runCommand } from "../runtime/spawn";
-import { snapshotDatabase } from "../runtime/sqlite";
 import { probeWebSocket } from "../runtime/websocket-probe";
 import { fetchServerVersion } from "../t3/client";
+import { restoreFromStdin, snapshotToStdout } from "./account-side";
 import { type AutoupdateState, autoupdate } from "./autoupdate";
 import { type BackupOptions, backupAll, formatBackups } from "./backup";
 import { checkAll } from "./check";
 import { checkInstance, formatHealth, type HealthDeps } from "./healthcheck";
-import { restoreDatabase } from "./restore";
+import { readTrusted, writeTrusted } from "./private-files";
+import { type RestoreOptions, restoreDatabase } from "./restore";
 import { stateDbTargets } from "./state-db";
 
 /** The table's instances, optionally just one user's; or a message why not. */
@@ -48,6 +48,17 @@ export function backupOptions(settings: Settings, overrides: { dest?: string; ke
     run: runCommand,
   };
 }
+
+export function restoreOptions(settings: Settings): RestoreOptions {
+  return {
+    restoreCommand: [...selfCommand(), "restore-db"],
+    timeoutMs: settings.ops.backupTimeoutMs,
+    run: runCommand,
+  };
+}
+
+const targetsOf = (settings: Settings, instances: Instance[]) =>
+  stateDbTargets(instances, settings.ops.stateDb, new Accounts(settings.accountsFile));
 
 export function healthDeps(settings: Settings): HealthDeps {
   return {
@@ -89,7 +100,7 @@ export async function backupCommand(args: string[]): Promise<number> {
     return fail("backup", "--keep must be a whole number ≥ 1");
   const instances = await selectInstances(settings, values.user as string | undefined);
   if (typeof instances === "string") return fail("backup", instances);
-  const { targets, errors } = await stateDbTargets(instances, settings.ops.stateDb, runCommand);
+  const { targets, errors } = targetsOf(settings, instances);
   const results = await backupAll(targets, backupOptions(settings, { dest: values.dest as string | undefined, keep }));
   for (const error of errors) results.push({ user: error.split(":")[0] ?? "?", db: "?", ok: false, ms: 0, error });
   process.stdout.write(values.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatBackups(results)}\n`);
@@ -107,16 +118,14 @@ export async function restoreCommand(args: string[]): Promise<number> {
   }
   const instances = await selectInstances(settings, values.user);
   if (typeof instances === "string") return fail("restore", instances);
-  const { targets, errors } = await stateDbTargets(instances, settings.ops.stateDb, runCommand);
+  const { targets, errors } = targetsOf(settings, instances);
   const target = targets[0];
   if (!target) return fail("restore", errors.join("; "));
   const running = (await fetchServerVersion(`http://${settings.upstreamHost}:${target.port}`, 2000)) !== undefined;
-  const result = restoreDatabase({
-    db: target.db,
-    from: values.from,
-    instanceRunning: running,
-    force: values.force === true,
-  });
+  const result = await restoreDatabase(
+    { target, from: values.from, instanceRunning: running, force: values.force === true },
+    restoreOptions(settings),
+  );
   if (!result.ok) return fail("restore", result.error, 1);
   process.stdout.write(
     `restored ${target.db} from ${values.from}${result.replacedAside ? `; the replaced file is kept at ${result.replacedAside}` : ""}\n`,
@@ -124,20 +133,37 @@ export async function restoreCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-/** Internal: one database's snapshot, run as a child of `backup` so it can be bounded and killed. */
+/**
+ * Internal: one database's snapshot to stdout, run by `backup` as the
+ * instance's account (so it can be bounded and killed, and reaches only what
+ * that account can).
+ */
 export function snapshotCommand(args: string[]): number {
   const { values } = parseArgs({
     args,
-    options: { db: { type: "string" }, out: { type: "string" }, "busy-timeout": { type: "string", default: "5000" } },
+    options: { db: { type: "string" }, "busy-timeout": { type: "string", default: "5000" } },
     strict: true,
   });
-  if (!values.db || !values.out) return fail("snapshot-db", "usage: snapshot-db --db FILE --out FILE");
+  if (!values.db) return fail("snapshot-db", "usage: snapshot-db --db FILE [--busy-timeout MS] >COPY");
   process.umask(0o077);
   try {
-    snapshotDatabase(values.db, values.out, Number(values["busy-timeout"]));
+    snapshotToStdout(values.db, Number(values["busy-timeout"]));
     return 0;
   } catch (error) {
     return fail("snapshot-db", (error as Error).message, 1);
+  }
+}
+
+/** Internal: puts the backup on stdin in place of the database, run by `restore` as the instance's account. */
+export function restoreDbCommand(args: string[]): number {
+  const { values } = parseArgs({ args, options: { db: { type: "string" } }, strict: true });
+  if (!values.db) return fail("restore-db", "usage: restore-db --db FILE <BACKUP");
+  process.umask(0o077);
+  try {
+    process.stdout.write(`${restoreFromStdin(values.db) ?? ""}\n`);
+    return 0;
+  } catch (error) {
+    return fail("restore-db", (error as Error).message, 1);
   }
 }
 
@@ -148,23 +174,26 @@ const StateFile = Type.Object({
 /** Installing a t3 version with npm can take minutes; every other command is quick. */
 const COMMAND_TIMEOUT_MS = 15 * 60_000;
 
+/** Root's own state: read only from a root-owned file on a path no user can change. */
 function loadState(path: string): AutoupdateState {
+  let text: string;
   try {
-    const parsed: unknown = JSON.parse(readFileSync(path, "utf8"));
-    if (Value.Check(StateFile, parsed)) return parsed;
-    process.stderr.write(`t3-dispatch autoupdate: ${path} is not a state file; starting afresh\n`);
-  } catch {
-    // No state yet.
+    text = readTrusted(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { bad: {} };
+    throw error;
   }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (Value.Check(StateFile, parsed)) return parsed;
+  } catch {
+    // Reported below.
+  }
+  process.stderr.write(`t3-dispatch autoupdate: ${path} is not a state file; starting afresh\n`);
   return { bad: {} };
 }
 
-function saveState(path: string, state: AutoupdateState): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const partial = `${path}.partial`;
-  writeFileSync(partial, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(partial, path);
-}
+const saveState = (path: string, state: AutoupdateState) => writeTrusted(path, `${JSON.stringify(state, null, 2)}\n`);
 
 export async function autoupdateCommand(args: string[]): Promise<number> {
   const parsed = settingsOrExit(
@@ -174,7 +203,7 @@ export async function autoupdateCommand(args: string[]): Promise<number> {
   const { settings, values } = parsed;
   const instances = await selectInstances(settings, undefined);
   if (typeof instances === "string") return fail("autoupdate", instances);
-  const { targets, errors } = await stateDbTargets(instances, settings.ops.stateDb, runCommand);
+  const { targets, errors } = targetsOf(settings, instances);
   if (errors.length > 0) return fail("autoupdate", errors.join("; "));
   const health = healthDeps(settings);
   const result = await autoupdate(
@@ -189,7 +218,8 @@ export async function autoupdateCommand(args: string[]): Promise<number> {
       health: (instance) => checkInstance(instance, health),
       backup: (list, label) =>
         backupAll(list, { ...backupOptions(settings), dest: join(settings.ops.backupDir, label), keep: 0 }),
-      restore: (db, from) => restoreDatabase({ db, from, instanceRunning: false, force: false }),
+      restore: (target, from) =>
+        restoreDatabase({ target, from, instanceRunning: false, force: false }, restoreOptions(settings)),
       loadState: () => loadState(settings.ops.autoupdateState),
       saveState: (state) => saveState(settings.ops.autoupdateState, state),
       report: (line) => process.stdout.write(`${line}\n`),

@@ -1,56 +1,56 @@
 // Restoring a state database from a backup: only while the instance is
-// stopped (unless forced), only from a file that passes integrity_check, and
-// atomically: the new file is renamed over the old one, which is kept aside
-// (with its -wal/-shm, which would otherwise be replayed onto the restored file).
-import { chmodSync, chownSync, copyFileSync, existsSync, linkSync, renameSync, rmSync, statSync } from "node:fs";
-import { dirname } from "node:path";
-import { fsyncPath, integrityCheck } from "../runtime/sqlite";
-import { stamp } from "./backup";
+// stopped (unless forced), only from root's own SQLite file on a path no user
+// can change. Root opens the backup and hands the descriptor to a child that
+// runs as the instance's account (account-side.ts): that child alone writes in
+// the user's directory, so a swapped partial file or a symlinked directory
+// reaches only what the user could reach anyway.
+import { closeSync } from "node:fs";
+import type { CommandRunner } from "../mint";
+import { asAccount } from "./as-account";
+import { hasSqliteHeader, openTrusted } from "./private-files";
+import type { StateDbTarget } from "./state-db";
 
 export interface RestoreRequest {
-  db: string;
+  target: StateDbTarget;
   from: string;
   /** Whether the instance answers on its port right now. */
   instanceRunning: boolean;
   force: boolean;
 }
 
+export interface RestoreOptions {
+  /** argv prefix of the `restore-db` subcommand (this program, run as a child). */
+  restoreCommand: string[];
+  timeoutMs: number;
+  run: CommandRunner;
+}
+
 export type RestoreResult = { ok: true; replacedAside: string | undefined } | { ok: false; error: string };
 
-export function restoreDatabase(request: RestoreRequest): RestoreResult {
-  const { db, from } = request;
+export async function restoreDatabase(request: RestoreRequest, options: RestoreOptions): Promise<RestoreResult> {
+  const { target, from } = request;
   if (request.instanceRunning && !request.force) {
     return { ok: false, error: "the instance is running: stop it first (or pass --force)" };
   }
-  if (!existsSync(from)) return { ok: false, error: `no backup at ${from}` };
-  let verdict: string;
+  let fd: number;
   try {
-    verdict = integrityCheck(from);
+    fd = openTrusted(from);
   } catch (error) {
-    verdict = (error as Error).message;
+    return { ok: false, error: `cannot use ${from} as a backup: ${(error as Error).message}` };
   }
-  if (verdict !== "ok") return { ok: false, error: `${from} fails integrity_check: ${verdict}` };
-
-  const when = stamp();
-  const incoming = `${db}.restore-${when}.partial`;
-  copyFileSync(from, incoming);
-  // The restored file belongs to whoever owned the one it replaces.
-  const previous = existsSync(db) ? statSync(db) : undefined;
-  chmodSync(incoming, previous ? previous.mode & 0o777 : 0o600);
-  if (previous) chownSync(incoming, previous.uid, previous.gid);
-  fsyncPath(incoming);
-
-  let aside: string | undefined;
-  if (previous) {
-    aside = `${db}.replaced-${when}`;
-    linkSync(db, aside);
+  try {
+    // Not even a stray root file's first bytes go to the user: only an SQLite file is handed over.
+    if (!hasSqliteHeader(fd)) return { ok: false, error: `${from} is not an SQLite file` };
+    const child = asAccount(target, [...options.restoreCommand, "--db", target.db], { stdin: fd });
+    const result = await options.run(child.argv, options.timeoutMs, child.io);
+    if (result.timedOut) return { ok: false, error: `restore timed out after ${options.timeoutMs} ms` };
+    if (result.exitCode !== 0)
+      return { ok: false, error: result.stderr.trim().slice(0, 300) || `exit ${result.exitCode}` };
+    const aside = result.stdout.trim();
+    return { ok: true, replacedAside: aside || undefined };
+  } catch (error) {
+    return { ok: false, error: (error as Error).message };
+  } finally {
+    closeSync(fd);
   }
-  for (const suffix of ["-wal", "-shm"]) {
-    if (!existsSync(db + suffix)) continue;
-    if (aside) renameSync(db + suffix, aside + suffix);
-    else rmSync(db + suffix);
-  }
-  renameSync(incoming, db);
-  fsyncPath(dirname(db));
-  return { ok: true, replacedAside: aside };
 }

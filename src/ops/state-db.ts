@@ -1,40 +1,40 @@
 // Where each instance keeps its state database: the `stateDb` setting with
-// {home} and {os_user} filled in ({home} from the account database).
+// {home} and {os_user} filled in, and the account (uid, gid, home) that owns
+// it, from the accounts file (the same one the instance check reads).
+import type { Accounts } from "../accounts";
 import type { Instance } from "../config/table";
-import type { CommandRunner } from "../mint";
+import type { AccountIds } from "./as-account";
 
-export interface StateDbTarget {
+export interface StateDbTarget extends AccountIds {
   user: string;
   osUser: string;
   port: number;
   db: string;
 }
 
-async function homeOf(osUser: string, run: CommandRunner): Promise<string | undefined> {
-  const result = await run(["getent", "passwd", osUser], 5000);
-  const home = result.exitCode === 0 ? result.stdout.trim().split(":")[5] : undefined;
-  return home || undefined;
-}
-
-/** Resolves each instance's database path, or says whose home could not be found. */
-export async function stateDbTargets(
+/** Resolves each instance's database path and account, or says whose account could not be found. */
+export function stateDbTargets(
   instances: Instance[],
   template: string,
-  run: CommandRunner,
-): Promise<{ targets: StateDbTarget[]; errors: string[] }> {
+  accounts: Accounts,
+): { targets: StateDbTarget[]; errors: string[] } {
   const targets: StateDbTarget[] = [];
   const errors: string[] = [];
   for (const instance of instances) {
-    let db = template.replaceAll("{os_user}", instance.osUser);
-    if (db.includes("{home}")) {
-      const home = await homeOf(instance.osUser, run);
-      if (home === undefined) {
-        errors.push(`${instance.user}: no home directory for os_user ${instance.osUser}`);
-        continue;
-      }
-      db = db.replaceAll("{home}", home);
+    const account = accounts.entryOf(instance.osUser);
+    if (account === undefined || (template.includes("{home}") && !account.home)) {
+      errors.push(`${instance.user}: no account (or no home) for os_user ${instance.osUser}`);
+      continue;
     }
-    targets.push({ user: instance.user, osUser: instance.osUser, port: instance.port, db });
+    const db = template.replaceAll("{os_user}", instance.osUser).replaceAll("{home}", account.home);
+    targets.push({
+      user: instance.user,
+      osUser: instance.osUser,
+      port: instance.port,
+      db,
+      uid: account.uid,
+      gid: account.gid,
+    });
   }
   return { targets, errors };
 }

@@ -9,16 +9,36 @@ export interface CommandResult {
   timedOut: boolean;
 }
 
-/** A started child, as a runtime hands it over. */
+/** Where a child's stdin/stdout go instead of the default (none in, a pipe out): an open file descriptor. */
+export interface ChildIO {
+  stdin?: number;
+  stdout?: number;
+  /** The whole environment of the child (default: this process's). */
+  env?: Record<string, string>;
+}
+
+export type Signal = "SIGTERM" | "SIGKILL";
+
+/** A started child, as a runtime hands it over (no stdout stream when it was sent to a file). */
 export interface Spawned {
-  stdout: ReadableStream<Uint8Array>;
+  stdout: ReadableStream<Uint8Array> | undefined;
   stderr: ReadableStream<Uint8Array>;
   exited: Promise<number | null>;
-  kill(): void;
+  kill(signal: Signal): void;
 }
 
 /** Output beyond this is cut: a credential is a few hundred bytes. */
 const MAX_OUTPUT = 64 * 1024;
+
+/**
+ * After the timeout's SIGTERM, how long the child has before SIGKILL. SIGTERM
+ * first because `sudo` relays it to the command it runs (the mint wrapper),
+ * while a SIGKILL ends sudo alone and leaves the root wrapper running.
+ */
+export const KILL_GRACE_MS = 2000;
+
+const text = (stream: ReadableStream<Uint8Array> | undefined) =>
+  stream ? new Response(stream).text() : Promise.resolve("");
 
 export async function runCommand(
   spawn: (argv: string[]) => Spawned,
@@ -26,22 +46,28 @@ export async function runCommand(
   timeoutMs: number,
 ): Promise<CommandResult> {
   const child = spawn(argv);
-  const finished = Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]).then(([stdout, stderr, exitCode]) => ({
-    exitCode,
-    stdout: stdout.slice(0, MAX_OUTPUT),
-    stderr: stderr.slice(0, MAX_OUTPUT),
-    timedOut: false,
-  }));
+  let exited = false;
+  void child.exited.finally(() => {
+    exited = true;
+  });
+  const finished = Promise.all([text(child.stdout), text(child.stderr), child.exited]).then(
+    ([stdout, stderr, exitCode]) => ({
+      exitCode,
+      stdout: stdout.slice(0, MAX_OUTPUT),
+      stderr: stderr.slice(0, MAX_OUTPUT),
+      timedOut: false,
+    }),
+  );
   let timer: ReturnType<typeof setTimeout> | undefined;
   // The race also bounds the pipe reads: a grandchild that inherited stdout
-  // could keep it open after the child itself is killed.
+  // could keep it open after the child itself is gone.
   const expired = new Promise<CommandResult>((resolve) => {
     timer = setTimeout(() => {
-      child.kill();
+      child.kill("SIGTERM");
+      // Never signal a pid that has exited (and may have been reused).
+      const killer = setTimeout(() => exited || child.kill("SIGKILL"), KILL_GRACE_MS);
+      (killer as { unref?: () => void }).unref?.();
+      void child.exited.finally(() => clearTimeout(killer));
       resolve({ exitCode: null, stdout: "", stderr: "", timedOut: true });
     }, timeoutMs);
   });

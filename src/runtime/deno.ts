@@ -77,9 +77,9 @@ export const denoRuntime: Runtime = {
       stdout: child.stdout,
       stderr: child.stderr,
       exited: child.status.then((status) => (status.signal === null ? status.code : null)),
-      kill: () => {
+      kill: (signal) => {
         try {
-          child.kill("SIGKILL");
+          child.kill(signal);
         } catch {
           // Already gone.
         }

@@ -90,13 +90,28 @@ export async function checkSession(baseUrl: string, cookieHeader: string, timeou
 }
 
 /** The instance's `serverVersion` (answered without auth), or undefined if it does not answer. */
+/** What an instance that answers without a usable version reports (never a valid version). */
+export const NO_VERSION = "(no serverVersion)";
+
+/**
+ * The instance's `serverVersion`, verbatim (its owner controls it: callers
+ * validate it before use); NO_VERSION when something answers without one
+ * (a redirect is not followed); undefined when nothing answers.
+ */
 export async function fetchServerVersion(baseUrl: string, timeoutMs: number): Promise<string | undefined> {
   try {
-    const response = await fetch(`${baseUrl}/.well-known/t3/environment`, { signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(`${baseUrl}/.well-known/t3/environment`, {
+      redirect: "manual",
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      return NO_VERSION;
+    }
     const body = (await response.json()) as { serverVersion?: unknown };
-    return typeof body.serverVersion === "string" ? body.serverVersion : "unknown";
+    return typeof body?.serverVersion === "string" ? body.serverVersion : NO_VERSION;
   } catch (error) {
     // An answer that is not JSON still means something is listening there.
-    return (error as Error).name === "SyntaxError" ? "unknown" : undefined;
+    return (error as Error).name === "SyntaxError" ? NO_VERSION : undefined;
   }
 }

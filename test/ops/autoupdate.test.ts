@@ -24,6 +24,12 @@ const version = (user: string) => fetchServerVersion(`http://127.0.0.1:${ports[u
 const installs = () =>
   existsSync(join(root, "install.log")) ? readFileSync(join(root, "install.log"), "utf8").trim().split("\n") : [];
 
+/** `before` plus the one row its instance wrote when it was stopped on `version`. */
+const plusStopWrite = (before: ReturnType<typeof contents>, version: string) => ({
+  ...before,
+  rows: [...before.rows, [Number(before.rows.at(-1)?.[0]) + 1, `written at stop by ${version}`]],
+});
+
 /** Everything a rollback must bring back: schema version, tables, every row. */
 function contents(user: string) {
   const db = new Database(stateDb(user), { readonly: true, strict: true });
@@ -84,6 +90,7 @@ beforeAll(async () => {
       "0.0.25": { contract: "0.0.25" },
       "0.0.26-nightly": { contract: "0.0.25", faults: { pairing: "reject" } },
       "0.0.27-nightly": { contract: "0.0.33", faults: { pairing: "reject" }, migrate: true },
+      "0.0.28-nightly": { contract: "0.0.25", faultsFor: { bob: { pairing: "reject" } } },
     }),
   );
   await host("install", "0.0.24");
@@ -165,12 +172,16 @@ describe("autoupdate", () => {
     console.log(result.stdout);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("health check failed at exchange");
-    expect(result.stdout).toContain("rolled back: alice runs 0.0.25 with its pre-update database");
+    expect(result.stdout).toContain("rolled back: alice runs 0.0.25 with its database as of its stop");
     // The canary failed: bob was never switched.
     expect(result.stdout).not.toContain("rolled back: bob");
     for (const user of USERS) expect(await version(user)).toBe("0.0.25");
     expect((await healthOf("alice")).ok).toBe(true);
-    expect({ alice: contents("alice"), bob: contents("bob") }).toEqual(before);
+    // alice keeps every write up to her stop; bob was never touched.
+    expect({ alice: contents("alice"), bob: contents("bob") }).toEqual({
+      alice: plusStopWrite(before.alice, "0.0.25"),
+      bob: before.bob,
+    });
     const state = JSON.parse(readFileSync(join(root, "autoupdate.json"), "utf8"));
     expect(Object.keys(state.bad)).toEqual(["0.0.26-nightly"]);
 
@@ -187,9 +198,9 @@ describe("autoupdate", () => {
     const result = await autoupdate("--version", "0.0.27-nightly");
     console.log(result.stdout);
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain("rolled back: alice runs 0.0.25 with its pre-update database");
+    expect(result.stdout).toContain("rolled back: alice runs 0.0.25 with its database as of its stop");
     const after = contents("alice");
-    expect(after).toEqual(before);
+    expect(after).toEqual(plusStopWrite(before, "0.0.25"));
     expect(after.tables).not.toContain("migrated_by");
     expect(await version("alice")).toBe("0.0.25");
     // The migrated database was kept aside, not lost.
@@ -203,6 +214,24 @@ describe("autoupdate", () => {
     const migrated = new Database(join(dir, aside), { readonly: true, strict: true });
     expect(migrated.query("PRAGMA user_version").get()).toEqual({ user_version: 99 });
     migrated.close();
+  }, 60_000);
+
+  test("bob fails after alice passed: both go back, each with every write up to its own stop", async () => {
+    const before = { alice: contents("alice"), bob: contents("bob") };
+    const result = await autoupdate("--version", "0.0.28-nightly");
+    console.log(result.stdout);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain("ok: alice runs 0.0.28-nightly");
+    expect(result.stdout).toContain("bob on 0.0.28-nightly: health check failed at exchange");
+    for (const user of USERS) {
+      expect(result.stdout).toContain(`rolled back: ${user} runs 0.0.25 with its database as of its stop`);
+      expect(await version(user)).toBe("0.0.25");
+    }
+    // bob's last write came after the run's first backup (taken before alice switched): it survives.
+    expect({ alice: contents("alice"), bob: contents("bob") }).toEqual({
+      alice: plusStopWrite(before.alice, "0.0.25"),
+      bob: plusStopWrite(before.bob, "0.0.25"),
+    });
   }, 60_000);
 
   test("an unknown version fails before anything switches", async () => {

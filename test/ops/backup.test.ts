@@ -7,12 +7,12 @@ import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BackupOptions, backupAll, backupOne, listBackups } from "../../src/ops/backup";
-import { restoreDatabase } from "../../src/ops/restore";
+import { type RestoreRequest, restoreDatabase } from "../../src/ops/restore";
 import type { StateDbTarget } from "../../src/ops/state-db";
 import { runCommand } from "../../src/runtime/spawn";
 import { integrityCheck } from "../../src/runtime/sqlite";
 import { runToEnd } from "../fixtures/child";
-import { REPO, tempDir } from "../fixtures/stack";
+import { accountsFile, REPO, tempDir } from "../fixtures/stack";
 
 const MAIN = join(REPO, "src/main.ts");
 const WRITER = join(REPO, "test/fixtures/sqlite-writer.ts");
@@ -28,12 +28,22 @@ const options = (overrides: Partial<BackupOptions> = {}): BackupOptions => ({
   ...overrides,
 });
 
+// Every database here is this test's own: the snapshot and restore children run as this account.
+const uid = process.getuid?.() ?? 0;
+const gid = process.getgid?.() ?? 0;
 const target = (user: string, db = join(root, user, "state.sqlite")): StateDbTarget => ({
   user,
   osUser: user,
   port: 1,
   db,
+  uid,
+  gid,
 });
+const restore = (request: Omit<RestoreRequest, "target"> & { db: string }) =>
+  restoreDatabase(
+    { ...request, target: target("carol", request.db) },
+    { restoreCommand: [process.execPath, MAIN, "restore-db"], timeoutMs: 30_000, run: runCommand },
+  );
 
 /** Rows 1..n with a total of n: a consistent prefix of the writer's transactions. */
 function consistentPrefix(file: string): number {
@@ -122,6 +132,8 @@ describe("failures never cost a good backup", () => {
         db,
         "--dest",
         join(root, "backups"),
+        "--accounts-file",
+        accountsFile(root, ["big"]),
       ],
       { stdout: "ignore", stderr: "ignore" },
     );
@@ -139,25 +151,41 @@ describe("failures never cost a good backup", () => {
     expect(readdirSync(dir).filter((n) => n.endsWith(".partial"))).toEqual([]);
   }, 60_000);
 
-  test("a corrupt and a hanging database fail alone, bounded; the others are backed up", async () => {
+  test("a corrupt, a locked and a non-file database fail alone, bounded; the others are backed up", async () => {
     const corrupt = join(root, "corrupt", "state.sqlite");
-    await runToEnd(["mkdir", "-p", join(root, "corrupt"), join(root, "hang")]);
+    await runToEnd(["mkdir", "-p", join(root, "corrupt"), join(root, "fifo"), join(root, "locked")]);
     writeFileSync(corrupt, Buffer.alloc(8192, 0x5a));
-    const fifo = join(root, "hang", "state.sqlite");
-    await runToEnd(["mkfifo", fifo]); // opening it blocks forever
+    const fifo = join(root, "fifo", "state.sqlite");
+    await runToEnd(["mkfifo", fifo]); // opening it would block forever
+    // A rollback-journal database under an exclusive lock: a reader waits for as long as it is let.
+    const locked = join(root, "locked", "state.sqlite");
+    const locker = Bun.spawn(
+      [
+        process.execPath,
+        "-e",
+        `const { Database } = require("bun:sqlite"); const db = new Database(${JSON.stringify(locked)});
+         db.run("CREATE TABLE t (x)"); db.run("PRAGMA locking_mode = EXCLUSIVE"); db.run("BEGIN EXCLUSIVE");
+         db.run("INSERT INTO t VALUES (1)"); console.log("locked"); setInterval(() => {}, 1000);`,
+      ],
+      { stdout: "pipe" },
+    );
+    await locker.stdout.getReader().read();
     const good = join(root, "fine", "state.sqlite");
     (await startWriter(good, 10)).kill();
     const started = performance.now();
     const results = await backupAll(
-      [target("corrupt", corrupt), target("hang", fifo), target("fine", good)],
+      [target("corrupt", corrupt), target("fifo", fifo), target("locked", locked), target("fine", good)],
       options({ timeoutMs: 1500 }),
     );
+    locker.kill();
     expect(results.map((r) => [r.user, r.ok])).toEqual([
       ["corrupt", false],
-      ["hang", false],
+      ["fifo", false],
+      ["locked", false],
       ["fine", true],
     ]);
-    expect(results[1]?.error).toContain("timed out");
+    expect(results[1]?.error).toContain("is not a regular file");
+    expect(results[2]?.error).toMatch(/timed out after 1500 ms|database is locked/);
     expect(performance.now() - started).toBeLessThan(15_000);
     expect(listBackups(join(root, "backups", "corrupt"))).toEqual([]);
   });
@@ -180,6 +208,8 @@ describe("failures never cost a good backup", () => {
       join(root, "cli-backups"),
       "--keep",
       "3",
+      "--accounts-file",
+      accountsFile(root, ["fine", "missing"]),
     ]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain("ok     fine:");
@@ -199,7 +229,7 @@ describe("restore", () => {
     await writer.exited;
     expect(existsSync(`${db}-wal`)).toBe(true);
 
-    const result = restoreDatabase({ db, from: backup.file ?? "", instanceRunning: false, force: false });
+    const result = await restore({ db, from: backup.file ?? "", instanceRunning: false, force: false });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(consistentPrefix(db)).toBe(rows);
@@ -208,16 +238,26 @@ describe("restore", () => {
     expect(consistentPrefix(result.replacedAside ?? "")).toBeGreaterThan(rows);
   });
 
-  test("refuses while the instance runs unless forced, and refuses a corrupt backup", () => {
+  test("refuses while the instance runs unless forced, and refuses a corrupt backup", async () => {
     const db = join(root, "carol", "state.sqlite");
     const backup = listBackups(join(root, "backups", "carol")).at(-1) ?? "";
     const from = join(root, "backups", "carol", backup);
-    const running = restoreDatabase({ db, from, instanceRunning: true, force: false });
+    const running = await restore({ db, from, instanceRunning: true, force: false });
     expect(running).toEqual({ ok: false, error: "the instance is running: stop it first (or pass --force)" });
-    expect(restoreDatabase({ db, from, instanceRunning: true, force: true }).ok).toBe(true);
+    expect((await restore({ db, from, instanceRunning: true, force: true })).ok).toBe(true);
+    // Not an SQLite file: refused before anything is handed over.
     const corrupt = join(root, "corrupt", "state.sqlite");
-    const refused = restoreDatabase({ db, from: corrupt, instanceRunning: false, force: false });
-    expect(refused.ok).toBe(false);
+    const refused = await restore({ db, from: corrupt, instanceRunning: false, force: false });
+    expect(refused).toEqual({ ok: false, error: `${corrupt} is not an SQLite file` });
+    // An SQLite header over a damaged body: copied, checked, and refused before it replaces anything.
+    const damaged = join(root, "corrupt", "damaged.sqlite");
+    const bytes = readFileSync(from);
+    bytes.fill(0x5a, 100);
+    writeFileSync(damaged, bytes);
+    const failed = await restore({ db, from: damaged, instanceRunning: false, force: false });
+    expect(failed.ok).toBe(false);
+    if (!failed.ok) expect(failed.error).toContain("integrity_check");
+    expect(readdirSync(join(root, "carol")).filter((n) => n.endsWith(".partial"))).toEqual([]);
     expect(integrityCheck(db)).toBe("ok");
   });
 });
