@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { mintCredential } from "../../src/mint";
+import { runCommand } from "../../src/runtime/spawn";
 import { type Child, runToEnd, startChild } from "../fixtures/child";
 import { Browser, freePort, REPO, SIGNED, settingsEnv, tempDir } from "../fixtures/stack";
 
@@ -263,4 +265,60 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
       `fail-closed: missing map → ${missing.code}, writable map → ${writable.code}, writable settings → ${conf.code}`,
     );
   });
+
+  test("timeouts: the wrapper's own 124 is what the dispatcher reports; the dispatcher's SIGTERM reaches the mint", async () => {
+    const slow = join(FAKE_CLI_DIR, "t3-slow");
+    const pids = join(FAKE_CLI_DIR, "calls", "slow-pids");
+    writeFileSync(slow, `#!/bin/sh\necho $$ >> ${pids}\nexec sleep 30\n`);
+    chmodSync(slow, 0o755);
+    const viaSudo = (timeoutMs: number) =>
+      mintCredential("t3alice", {
+        command: ["setpriv", "--reuid=t3-dispatch", "--regid=t3-dispatch", "--init-groups", "sudo", "-n", WRAPPER],
+        timeoutMs,
+        run: runCommand,
+      });
+    const alive = (pid: string) => runToEnd(["kill", "-0", pid]).then((r) => r.code === 0);
+    try {
+      // The wrapper is the shorter: its exit 124 and message reach the dispatcher. No newline after the last line.
+      saveAndWrite(CONF, `T3_BIN=${slow}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=1`);
+      const started = performance.now();
+      const wrapperFirst = await viaSudo(5000);
+      expect(String(wrapperFirst)).toContain("exited 124: t3-mint: mint for t3alice timed out after 1s");
+      expect(performance.now() - started).toBeLessThan(4500);
+
+      // The dispatcher is the shorter: its SIGTERM goes through sudo to the wrapper and on to the mint.
+      saveAndWrite(CONF, `T3_BIN=${slow}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=20\n`);
+      rmSync(pids, { force: true });
+      const dispatcherFirst = await viaSudo(1000);
+      expect(String(dispatcherFirst)).toContain("timed out after 1000 ms");
+      const pid = readFileSync(pids, "utf8").trim();
+      let gone = false;
+      for (let i = 0; i < 50 && !gone; i++) {
+        gone = !(await alive(pid));
+        if (!gone) await Bun.sleep(100);
+      }
+      expect({ mintGoneWithin5s: gone }).toEqual({ mintGoneWithin5s: true });
+
+      // Settings the wrapper refuses, running nothing.
+      const refused: Record<string, number> = {};
+      saveAndWrite(CONF, `T3_BIN=${slow}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=0\n`);
+      refused["MINT_TIMEOUT=0"] = (await mint("t3alice")).code;
+      const planted = join(FAKE_CLI_DIR, "calls", "t3"); // calls/ is writable by everyone
+      writeFileSync(planted, readFileSync(join(FAKE_CLI_DIR, "t3")));
+      chmodSync(planted, 0o755);
+      saveAndWrite(CONF, `T3_BIN=${planted}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=5\n`);
+      refused["T3_BIN in a world-writable directory"] = (await mint("t3alice")).code;
+      const link = join(FAKE_CLI_DIR, "t3-link");
+      rmSync(link, { force: true });
+      await runToEnd(["ln", "-s", planted, link]);
+      saveAndWrite(CONF, `T3_BIN=${link}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=5\n`);
+      refused["T3_BIN a root link into a world-writable directory"] = (await mint("t3alice")).code;
+      rmSync(planted);
+      rmSync(link);
+      console.log("wrapper settings refused:", refused);
+      expect(Object.values(refused)).toEqual([69, 69, 69]);
+    } finally {
+      saveAndWrite(CONF, `T3_BIN=${FAKE_CLI_DIR}/t3\nUSER_MAP=${MAP}\nMINT_TIMEOUT=10\n`);
+    }
+  }, 30_000);
 });
