@@ -12,11 +12,15 @@ Usage: install.sh [--root DIR] [--binary FILE] [--uninstall] [--help]
 Installs (as root):
   /usr/local/bin/t3-dispatch          the dispatcher (built into dist/ first if missing)
   /usr/local/bin/t3-mint              the mint wrapper, the service's only privileged action
+  /usr/local/bin/t3-install-version   autoupdate's t3 install: npm as the unprivileged t3-install account
   /etc/sudoers.d/t3-dispatch          lets user t3-dispatch run exactly /usr/local/bin/t3-mint as root
   /etc/systemd/system/*.service|timer the units
-  /etc/t3-serve/dispatch.json, /etc/t3-serve/t3-mint.conf, /etc/t3-serve/t3-dispatch.env,
-  /etc/ttyd-user-map                  samples, only where none exists
-and creates the system user t3-dispatch (no login shell, no home, no password).
+  /etc/t3-serve/dispatch.json, /etc/t3-serve/t3-mint.conf, /etc/t3-serve/t3-install.conf,
+  /etc/t3-serve/t3-dispatch.env, /etc/ttyd-user-map   samples, only where none exists
+  /var/backups/t3-state, /var/lib/t3-autoupdate        root's own data (0700)
+  /opt/t3                             where t3 versions are installed (root, 0755)
+and creates the system users t3-dispatch (no login shell, no home, no password) and
+t3-install (no login shell; its home /var/lib/t3-install holds npm's cache).
 
   --root DIR     install into a staging root (packaging, tests); the system user is not created
   --binary FILE  install this binary instead of dist/t3-dispatch
@@ -54,8 +58,10 @@ done
 HERE=$(cd "$(dirname "$0")" && pwd)
 ASSETS=$HERE/src/install
 SERVICE_USER=t3-dispatch
+INSTALL_USER=t3-install
 BIN=$ROOT/usr/local/bin/t3-dispatch
 MINT=$ROOT/usr/local/bin/t3-mint
+INSTALLER=$ROOT/usr/local/bin/t3-install-version
 SUDOERS=$ROOT/etc/sudoers.d/t3-dispatch
 UNIT_DIR=$ROOT/etc/systemd/system
 CONF_DIR=$ROOT/etc/t3-serve
@@ -117,7 +123,7 @@ install_sudoers() {
 
 preflight() {
   [ "$(id -u)" -eq 0 ] || die "must run as root (sudo $0 $*)"
-  for f in t3-mint sudoers t3-mint.conf ttyd-user-map dispatch.json t3-dispatch.env; do
+  for f in t3-mint t3-install-version sudoers t3-mint.conf t3-install.conf ttyd-user-map dispatch.json t3-dispatch.env; do
     [ -f "$ASSETS/$f" ] || die "missing $ASSETS/$f: run install.sh from a t3-dispatch checkout"
   done
   [ "$MODE" = uninstall ] && return
@@ -133,6 +139,7 @@ preflight() {
   [ -x "$BINARY" ] || die "binary missing or not executable: $BINARY"
   "$BINARY" --version >/dev/null 2>&1 || die "binary does not run: $BINARY"
   sh -n "$ASSETS/t3-mint" || die "the t3-mint wrapper does not parse"
+  sh -n "$ASSETS/t3-install-version" || die "the t3-install-version wrapper does not parse"
   # Check the drop-in before touching anything, so a rejection leaves the host as it was.
   local probe
   probe=$(mktemp)
@@ -144,31 +151,55 @@ preflight() {
   rm -f -- "$probe"
 }
 
+# create_user NAME HOME COMMENT: a locked system account without a login shell.
 create_user() {
+  local name=$1 home=$2 comment=$3
   if [ -n "$ROOT" ]; then
-    say skipped "system user $SERVICE_USER (staging root: created on the target host)"
-  elif getent passwd "$SERVICE_USER" >/dev/null; then
-    say unchanged "system user $SERVICE_USER"
+    say skipped "system user $name (staging root: created on the target host)"
+  elif getent passwd "$name" >/dev/null; then
+    say unchanged "system user $name"
   else
-    useradd --system --user-group --no-create-home --home-dir /nonexistent \
-      --shell /usr/sbin/nologin --comment "t3-dispatch service" "$SERVICE_USER"
-    passwd --lock "$SERVICE_USER" >/dev/null 2>&1 || true
-    say created "system user $SERVICE_USER"
+    local make_home=(--no-create-home)
+    [ "$home" = /nonexistent ] || make_home=(--create-home)
+    useradd --system --user-group "${make_home[@]}" --home-dir "$home" \
+      --shell /usr/sbin/nologin --comment "$comment" "$name"
+    passwd --lock "$name" >/dev/null 2>&1 || true
+    [ "$home" = /nonexistent ] || chmod 0700 "$home"
+    say created "system user $name"
     changes=$((changes + 1))
   fi
 }
 
+# private_dir DIR MODE: root-owned, exactly MODE (root's own data, or where t3 versions go).
+private_dir() {
+  local dir=$1 mode=$2
+  if [ -d "$dir" ] && [ ! -L "$dir" ] && [ "$(stat -c '%a %u %g' "$dir")" = "${mode#0} 0 0" ]; then
+    say unchanged "$dir"
+    return
+  fi
+  [ -L "$dir" ] && die "$dir is a symbolic link: root's data directories must be real directories"
+  mkdir -p -- "$dir" && chown 0:0 -- "$dir" && chmod "$mode" -- "$dir"
+  say installed "$dir ($mode)"
+  changes=$((changes + 1))
+}
+
 install_all() {
   echo "installing t3-dispatch${ROOT:+ into $ROOT}"
-  create_user
+  create_user "$SERVICE_USER" /nonexistent "t3-dispatch service"
+  create_user "$INSTALL_USER" /var/lib/t3-install "t3-dispatch t3 installs (npm runs as this account)"
   put "$BINARY" "$BIN" 0755
   put "$ASSETS/t3-mint" "$MINT" 0755
+  put "$ASSETS/t3-install-version" "$INSTALLER" 0755
+  private_dir "$ROOT/var/backups/t3-state" 0700
+  private_dir "$ROOT/var/lib/t3-autoupdate" 0700
+  private_dir "$ROOT/opt/t3" 0755
   install_sudoers
   for unit in $UNITS; do put "$ASSETS/$unit" "$UNIT_DIR/$unit" 0644; done
   put "$HERE/README.md" "$DOC_DIR/README.md" 0644
   mkdir -p "$CONF_DIR"
   put_once "$ASSETS/dispatch.json" "$CONF_DIR/dispatch.json" 0644
   put_once "$ASSETS/t3-mint.conf" "$CONF_DIR/t3-mint.conf" 0644
+  put_once "$ASSETS/t3-install.conf" "$CONF_DIR/t3-install.conf" 0644
   put_once "$ASSETS/t3-dispatch.env" "$CONF_DIR/t3-dispatch.env" 0644
   put_once "$ASSETS/ttyd-user-map" "$USER_MAP" 0644
   if [ -z "$ROOT" ]; then
@@ -193,11 +224,14 @@ uninstall_all() {
   for unit in $UNITS; do remove "$UNIT_DIR/$unit"; done
   remove "$SUDOERS"
   remove "$MINT"
+  remove "$INSTALLER"
   remove "$BIN"
   remove "$DOC_DIR"
-  if [ -z "$ROOT" ] && getent passwd "$SERVICE_USER" >/dev/null; then
-    userdel "$SERVICE_USER" && say removed "system user $SERVICE_USER" && changes=$((changes + 1))
-  fi
+  for name in "$SERVICE_USER" "$INSTALL_USER"; do
+    if [ -z "$ROOT" ] && getent passwd "$name" >/dev/null; then
+      userdel "$name" && say removed "system user $name" && changes=$((changes + 1))
+    fi
+  done
   systemd_running && systemctl daemon-reload
   if [ "$changes" -eq 0 ]; then echo "nothing to remove"; else echo "done: $changes removal(s)."; fi
 }

@@ -126,13 +126,15 @@ export const DEFAULTS: RawSettings = {
   readyTimeout: "60s",
   // Commands are split on spaces and run without a shell; {version} and {os_user} are filled in.
   t3LatestCommand: "npm view t3 version",
-  t3InstallCommand: "npm install --global --prefix /opt/t3/{version} t3@{version}",
+  // npm as the unprivileged t3-install account, never as root (see src/install/t3-install-version).
+  t3InstallCommand: "/usr/local/bin/t3-install-version {version}",
   t3SwitchCommand: "ln -sfn /opt/t3/{version} /opt/t3/instances/{os_user}",
   t3StopCommand: "systemctl stop t3-serve@{os_user}",
   t3StartCommand: "systemctl start t3-serve@{os_user}",
   // Empty: the first user of the table (by name) is the canary.
   canary: "",
-  autoupdateState: "/var/lib/t3-dispatch/autoupdate.json",
+  // Root's own: in a root-only directory, not the service account's /var/lib/t3-dispatch.
+  autoupdateState: "/var/lib/t3-autoupdate/state.json",
 };
 
 /** Environment variable for each setting: listen → T3D_LISTEN, dispatchFile → T3D_DISPATCH_FILE. */

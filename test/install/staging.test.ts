@@ -13,6 +13,7 @@ if (!isRoot) console.warn("SKIPPED test/install/staging.test.ts: install.sh need
 const EXPECTED: Array<[string, number]> = [
   ["usr/local/bin/t3-dispatch", 0o755],
   ["usr/local/bin/t3-mint", 0o755],
+  ["usr/local/bin/t3-install-version", 0o755],
   ["etc/sudoers.d/t3-dispatch", 0o440],
   ["etc/systemd/system/t3-dispatch.service", 0o644],
   ["etc/systemd/system/t3-backup-state.service", 0o644],
@@ -22,12 +23,22 @@ const EXPECTED: Array<[string, number]> = [
   ["usr/local/share/doc/t3-dispatch/README.md", 0o644],
   ["etc/t3-serve/dispatch.json", 0o644],
   ["etc/t3-serve/t3-mint.conf", 0o644],
+  ["etc/t3-serve/t3-install.conf", 0o644],
   ["etc/t3-serve/t3-dispatch.env", 0o644],
   ["etc/ttyd-user-map", 0o644],
+  // Root's own data, and where t3 versions go.
+  ["var/backups/t3-state", 0o40700],
+  ["var/lib/t3-autoupdate", 0o40700],
+  ["opt/t3", 0o40755],
 ];
 const KEPT = [
   "etc/t3-serve/dispatch.json",
   "etc/t3-serve/t3-mint.conf",
+  "etc/t3-serve/t3-install.conf",
+  // Data: backups, autoupdate's state, installed t3 versions.
+  "var/backups/t3-state",
+  "var/lib/t3-autoupdate",
+  "opt/t3",
   "etc/t3-serve/t3-dispatch.env",
   "etc/ttyd-user-map",
 ];
@@ -51,7 +62,13 @@ describe.skipIf(!isRoot)("install.sh --root (staging)", () => {
     expect(result.code).toBe(0);
     for (const [path, mode] of EXPECTED) {
       const stat = statSync(join(root, path));
-      expect({ path, uid: stat.uid, gid: stat.gid, mode: stat.mode & 0o7777 }).toEqual({ path, uid: 0, gid: 0, mode });
+      const kind = stat.isDirectory() ? 0o40000 : 0;
+      expect({ path, uid: stat.uid, gid: stat.gid, mode: kind | (stat.mode & 0o7777) }).toEqual({
+        path,
+        uid: 0,
+        gid: 0,
+        mode,
+      });
     }
     // The wrapper's directory is root-owned and not writable by others.
     const binDir = statSync(join(root, "usr/local/bin"));
