@@ -196,7 +196,14 @@ export async function autoupdate(
   say(`FAILED: ${failure}`);
   say(`rolling back ${switched.map((i) => i.user).join(", ")}`);
   state.bad[candidate] = { at: new Date().toISOString(), reason: failure };
-  deps.saveState(state);
+  let remembered = true;
+  try {
+    deps.saveState(state);
+  } catch (error) {
+    // The rollback matters more than the memory of it.
+    remembered = false;
+    say(`WARNING: cannot remember ${candidate} as bad: ${(error as Error).message}`);
+  }
   let incomplete = false;
   for (const instance of switched.reverse()) {
     const back = previous.get(instance.user) ?? "";
@@ -213,6 +220,6 @@ export async function autoupdate(
       say(`ROLLBACK INCOMPLETE for ${instance.user}: ${(error as Error).message} — needs an operator`);
     }
   }
-  say(`${candidate} is remembered as bad; the next run skips it`);
+  if (remembered) say(`${candidate} is remembered as bad; the next run skips it`);
   return { exitCode: incomplete ? 3 : 1, candidate };
 }

@@ -205,6 +205,13 @@ export async function autoupdateCommand(args: string[]): Promise<number> {
   if (typeof instances === "string") return fail("autoupdate", instances);
   const { targets, errors } = targetsOf(settings, instances);
   if (errors.length > 0) return fail("autoupdate", errors.join("; "));
+  const statePath = settings.ops.autoupdateState;
+  let state: AutoupdateState;
+  try {
+    state = loadState(statePath);
+  } catch (error) {
+    return fail("autoupdate", `cannot use ${statePath}: ${(error as Error).message}; nothing was changed`);
+  }
   const health = healthDeps(settings);
   const result = await autoupdate(
     {
@@ -220,8 +227,8 @@ export async function autoupdateCommand(args: string[]): Promise<number> {
         backupAll(list, { ...backupOptions(settings), dest: join(settings.ops.backupDir, label), keep: 0 }),
       restore: (target, from) =>
         restoreDatabase({ target, from, instanceRunning: false, force: false }, restoreOptions(settings)),
-      loadState: () => loadState(settings.ops.autoupdateState),
-      saveState: (state) => saveState(settings.ops.autoupdateState, state),
+      loadState: () => state,
+      saveState: (next) => saveState(statePath, next),
       report: (line) => process.stdout.write(`${line}\n`),
     },
     { version: values.version as string | undefined, dryRun: values["dry-run"] === true },
