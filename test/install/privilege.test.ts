@@ -321,4 +321,78 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
       saveAndWrite(CONF, `T3_BIN=${FAKE_CLI_DIR}/t3\nUSER_MAP=${MAP}\nMINT_TIMEOUT=10\n`);
     }
   }, 30_000);
+
+  test("t3-install-version: npm and the package's scripts run as t3-install; the tree ends root-owned, nothing of theirs left running", async () => {
+    // A local t3 package (no registry): its postinstall records who ran it, tries root's files, leaves a process behind.
+    const pkg = join(FAKE_CLI_DIR, "pkg");
+    const prefix = "/opt/t3-test";
+    rmSync(pkg, { recursive: true, force: true });
+    rmSync(prefix, { recursive: true, force: true });
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(
+      join(pkg, "package.json"),
+      JSON.stringify({
+        name: "t3",
+        version: "0.0.99",
+        bin: { t3: "t3.js" },
+        scripts: { postinstall: "sh postinstall.sh" },
+      }),
+    );
+    writeFileSync(join(pkg, "t3.js"), "#!/usr/bin/env node\nconsole.log('0.0.99');\n");
+    writeFileSync(
+      join(pkg, "postinstall.sh"),
+      [
+        "id -u > ran-as",
+        "if touch /etc/t3-install-pwned 2>/dev/null; then echo yes; else echo no; fi > wrote-etc",
+        "if ln /etc/passwd passwd-link 2>/dev/null; then echo yes; else echo no; fi > linked-root-file",
+        "setsid sleep 300 </dev/null >/dev/null 2>&1 &",
+        "",
+      ].join("\n"),
+    );
+    const packed = await runToEnd(["npm", "pack", "--silent", "--pack-destination", FAKE_CLI_DIR, pkg]);
+    expect(packed.code).toBe(0);
+    const settings = "/etc/t3-serve/t3-install.conf";
+    const install = (version: string) => runToEnd(["/usr/local/bin/t3-install-version", version]);
+    const installUid = await uidOf("t3-install");
+    try {
+      saveAndWrite(settings, `PREFIX_ROOT=${prefix}\nSPEC=${FAKE_CLI_DIR}/t3-{version}.tgz\nINSTALL_TIMEOUT=120`);
+      // A hostile version is refused before anything is made or run.
+      for (const version of ["../../etc", "0.0.99;id", "--help"]) expect((await install(version)).code).toBe(65);
+      expect(existsSync(prefix)).toBe(false);
+
+      const result = await install("0.0.99");
+      expect(result.code).toBe(0);
+      const tree = join(prefix, "0.0.99", "lib", "node_modules", "t3");
+      const facts = {
+        scriptsRanAs: Number(readFileSync(join(tree, "ran-as"), "utf8")),
+        wroteEtc: readFileSync(join(tree, "wrote-etc"), "utf8").trim(),
+        linkedRootFile: readFileSync(join(tree, "linked-root-file"), "utf8").trim(),
+        leftRunning: (await runToEnd(["pgrep", "-u", "t3-install"])).stdout.trim(),
+        notRootOwned: (await runToEnd(["find", join(prefix, "0.0.99"), "!", "-user", "root"])).stdout.trim(),
+        writableByOthers: (
+          await runToEnd(["find", join(prefix, "0.0.99"), "-perm", "/022", "!", "-type", "l"])
+        ).stdout.trim(),
+        staging: existsSync(join(prefix, ".staging-0.0.99")),
+        runs: (await runToEnd([join(prefix, "0.0.99", "bin", "t3")])).stdout.trim(),
+      };
+      expect(facts).toEqual({
+        scriptsRanAs: installUid,
+        wroteEtc: "no",
+        linkedRootFile: "no",
+        leftRunning: "",
+        notRootOwned: "",
+        writableByOthers: "",
+        staging: false,
+        runs: "0.0.99",
+      });
+      expect(existsSync("/etc/t3-install-pwned")).toBe(false);
+      // Installed once: a second call leaves it as it is.
+      expect((await install("0.0.99")).stdout).toContain("already installed");
+    } finally {
+      rmSync(prefix, { recursive: true, force: true });
+      rmSync(pkg, { recursive: true, force: true });
+      rmSync(join(FAKE_CLI_DIR, "t3-0.0.99.tgz"), { force: true });
+      await runToEnd(["pkill", "-KILL", "-u", "t3-install"]);
+    }
+  }, 180_000);
 });
