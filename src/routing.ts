@@ -3,7 +3,8 @@
 // domain, or its domain is in `identityDomains` (when that is set).
 // Reloaded by a poll, a file watch and SIGHUP; the table is swapped whole (one reference assignment), so a
 // request sees either the old table or the new one, never a mix. A reload that
-// fails keeps the last good table and says why.
+// fails keeps the last good table and says why. Reloads run one at a time, so a
+// slow read of an older file can never land after a newer one.
 import { readFile } from "node:fs/promises";
 import { type DispatchTable, type Instance, parseTable, type TableResult } from "./config/table";
 import { DispatchError } from "./errors";
@@ -23,19 +24,33 @@ export async function readTableFile(path: string): Promise<TableResult> {
   return parseTable(text);
 }
 
+export interface RoutingOptions {
+  onReload?: (ok: boolean) => void;
+  /** Domains whose identities may use a local-part key; empty: any domain. */
+  domains?: readonly string[];
+  read?: (path: string) => Promise<TableResult>;
+}
+
 export class Routing {
   private table: DispatchTable;
   private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly onReload: (ok: boolean) => void;
+  private readonly domains: readonly string[];
+  private readonly read: (path: string) => Promise<TableResult>;
+  /** The last reload in line, and the one not yet started (which will read the newest file). */
+  private last: Promise<boolean> = Promise.resolve(true);
+  private waiting: Promise<boolean> | undefined;
 
   constructor(
     private readonly path: string,
     initial: DispatchTable,
     private readonly log: Logger,
-    private readonly onReload: (ok: boolean) => void = () => {},
-    /** Domains whose identities may use a local-part key; empty: any domain. */
-    private readonly domains: readonly string[] = [],
+    options: RoutingOptions = {},
   ) {
     this.table = initial;
+    this.onReload = options.onReload ?? (() => {});
+    this.domains = options.domains ?? [];
+    this.read = options.read ?? readTableFile;
   }
 
   /** The identity's instance, or not_provisioned. */
@@ -47,9 +62,23 @@ export class Routing {
     return this.table.size;
   }
 
-  /** Re-reads the file; on any problem the current table stays. Returns whether it swapped. */
-  async reload(): Promise<boolean> {
-    const result = await readTableFile(this.path);
+  /**
+   * Re-reads the file after any reload under way; a call while one is already
+   * waiting joins it. On any problem the current table stays. Returns whether it swapped.
+   */
+  reload(): Promise<boolean> {
+    if (this.waiting) return this.waiting;
+    const next = this.last.then(() => {
+      this.waiting = undefined;
+      return this.readAndSwap();
+    });
+    this.waiting = next;
+    this.last = next.catch(() => false);
+    return next;
+  }
+
+  private async readAndSwap(): Promise<boolean> {
+    const result = await this.read(this.path);
     this.onReload(result.ok);
     if (!result.ok) {
       this.log.log("error", "table_reload_failed", {

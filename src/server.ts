@@ -45,13 +45,10 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
   if (!loaded.ok || Array.isArray(proof) || blind) throw new StartupError(errors);
 
   const metrics = new Metrics();
-  const routing = new Routing(
-    settings.dispatchFile,
-    loaded.table,
-    log,
-    (ok) => metrics.reloads.inc(ok ? "ok" : "failed"),
-    settings.identityDomains,
-  );
+  const routing = new Routing(settings.dispatchFile, loaded.table, log, {
+    onReload: (ok) => metrics.reloads.inc(ok ? "ok" : "failed"),
+    domains: settings.identityDomains,
+  });
   const openSockets: OpenSockets = new Set();
   const app = createApp({
     settings,
