@@ -39,7 +39,8 @@ describe("healthcheck", () => {
     ["0.0.25", "/api/auth/browser-session"],
     ["0.0.33", "/api/auth/browser-session"],
   ] as const)("passes on the %s contract, all four steps timed", async (version, endpoint) => {
-    const { route } = instance(`h${version.replaceAll(".", "")}`, version);
+    // The session check is made slow, so the timing is seen on the step that took it.
+    const { route } = instance(`h${version.replaceAll(".", "")}`, version, { slowSessionMs: 150 });
     const result = await checkInstance(route, deps());
     expect(result.ok).toBe(true);
     expect(result.endpoint).toBe(endpoint);
@@ -49,14 +50,16 @@ describe("healthcheck", () => {
       ["session", true],
       ["websocket", true],
     ]);
-    for (const step of result.steps) expect(step.ms).toBeGreaterThanOrEqual(0);
+    const ms = Object.fromEntries(result.steps.map((s) => [s.step, s.ms]));
+    expect(ms.session).toBeGreaterThanOrEqual(150);
+    for (const step of result.steps) expect(Number.isInteger(step.ms)).toBe(true);
   });
 
   test.each([
     ["a broken mint", "fail", {}, "mint", "mint_failed"],
     ["a rejected credential", "ok", { pairing: "reject" }, "exchange", "401"],
     ["a session that stays unauthenticated", "ok", { session: "never" }, "session", "authenticated: false"],
-    ["a dead WebSocket", "ok", { websocket: "refuse" }, "websocket", ""],
+    ["a dead WebSocket", "ok", { websocket: "refuse" }, "websocket", "Expected 101 status code: 503"],
   ] as const)("fails on %s, naming the step", async (_name, mintMode, faults, failedStep, detail) => {
     const { route } = instance(`f${failedStep}`, "0.0.25", faults);
     const result = await checkInstance(route, deps(mintMode));
