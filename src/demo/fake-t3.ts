@@ -1,4 +1,4 @@
-// A fake `t3 serve` that implements the contract in ../shared/t3-contract.md
+// A fake `t3 serve` that implements the contract in docs/t3-contract.md
 // for one version: the pairing endpoint of that version, the session check,
 // the cookie name (instance-specific from 0.0.29), an authenticated /ws echo,
 // and the SPA fallback. Extra `/__fake/*` routes control it (wiping all

@@ -1,6 +1,7 @@
-// Streaming HTTP forwarding to one instance. Bodies are streams both ways (no
-// buffering), redirects are the browser's business, and compressed bodies pass
-// byte-for-byte.
+// HTTP forwarding to one instance. Large bodies and bodies of unknown length
+// are streamed both ways; a request body of up to 256 KiB with a declared
+// length is read whole first (see SMALL_BODY). Redirects are the browser's
+// business, and compressed bodies pass byte-for-byte.
 import { DispatchError } from "../errors";
 import { stripHopByHop } from "./headers";
 

@@ -2,7 +2,8 @@
 // is opened first so its negotiated subprotocol goes back in our 101. Frames
 // pass as they are (text stays text, byte-exact; binary stays binary), close
 // codes cross both ways, and each side is paused while the other is
-// backpressured, so no frame is ever dropped.
+// backpressured, so frames queue rather than drop; a frame Bun still refuses on
+// an open socket (send() returning 0) is logged as ws_frame_dropped.
 import type { Server, ServerWebSocket } from "bun";
 import { DispatchError } from "../errors";
 import type { Logger } from "../log";

@@ -1,4 +1,4 @@
-// What t3-dispatch relies on from `t3 serve` (see ../shared/t3-contract.md):
+// What t3-dispatch relies on from `t3 serve` (see docs/t3-contract.md):
 // the pairing endpoints in preference order, the session answer's shape, and
 // the session cookie's name, which t3 ≥ 0.0.29 makes instance-specific.
 import { Type } from "@sinclair/typebox";
