@@ -7,26 +7,47 @@ import { parseSettingsArgs, settingsOrExit } from "./config/args";
 import { DEFAULTS, envName, flagName, SETTING_KEYS } from "./config/settings";
 import { createLogger } from "./log";
 
-const HELP = `t3-dispatch ${pkg.version} — per-user dispatcher and auto-pairing proxy for t3 serve
+/** The operator's subcommands: their usage line and what they do. */
+const USAGE = {
+  serve: ["serve [options]", "run the dispatcher"],
+  demo: ["demo [--port N]", "fake t3 instances for alice and bob behind the real dispatcher"],
+  check: ["check [options]", "validate config and table, the mint command, every instance; list all problems"],
+  healthcheck: [
+    "healthcheck [--user U | --all] [--json]",
+    "the real pairing handshake against each instance; exit 0 if all pass",
+  ],
+  backup: [
+    "backup [--user U] [--dest DIR] [--keep N] [--json]",
+    "online, verified backups of each instance's state database",
+  ],
+  restore: [
+    "restore --user U --from FILE [--force]",
+    "put a backup back (the instance must be stopped unless --force)",
+  ],
+  autoupdate: [
+    "autoupdate [--version V] [--canary U] [--dry-run]",
+    "update t3: canary first, health-checked, rolled back (version and state) on failure",
+  ],
+} as const;
+type Subcommand = keyof typeof USAGE;
+const isSubcommand = (name: string | undefined): name is Subcommand => name !== undefined && Object.hasOwn(USAGE, name);
 
-Usage:
-  t3-dispatch serve [options]     run the dispatcher
-  t3-dispatch demo [--port N]     fake t3 instances for alice and bob behind the real dispatcher
-  t3-dispatch check [options]     validate config and table, the mint command, every instance; list all problems
-  t3-dispatch healthcheck [--user U | --all] [--json]
-                                  the real pairing handshake against each instance; exit 0 if all pass
-  t3-dispatch backup [--user U] [--dest DIR] [--keep N] [--json]
-                                  online, verified backups of each instance's state database
-  t3-dispatch restore --user U --from FILE [--force]
-                                  put a backup back (the instance must be stopped unless --force)
-  t3-dispatch autoupdate [--version V] [--dry-run]
-                                  update t3: canary first, health-checked, rolled back (version and state) on failure
-  t3-dispatch --help | --version
-
-Settings, for every command (each also an environment variable):
+const SETTINGS_HELP = `Settings, for every command (each also an environment variable):
 ${SETTING_KEYS.map((k) => `  --${flagName(k).padEnd(23)} ${envName(k).padEnd(27)} default: ${DEFAULTS[k]}`).join("\n")}
   --config FILE             T3D_CONFIG                  a JSON file with the same keys (camelCase)
 `;
+
+const HELP = `t3-dispatch ${pkg.version} — per-user dispatcher and auto-pairing proxy for t3 serve
+
+Usage:
+${Object.values(USAGE)
+  .map(([usage, what]) => `  t3-dispatch ${usage}\n${" ".repeat(34)}${what}`)
+  .join("\n")}
+  t3-dispatch <command> --help | t3-dispatch --help | --version
+
+${SETTINGS_HELP}`;
+
+const usageOf = (command: Subcommand) => `Usage: t3-dispatch ${USAGE[command][0]}\n  ${USAGE[command][1]}\n`;
 
 type Exit = number | "running";
 
@@ -67,6 +88,10 @@ async function demo(args: string[]): Promise<Exit> {
 
 export async function main(argv: string[]): Promise<Exit> {
   const [command, ...rest] = argv;
+  if (isSubcommand(command) && (rest.includes("--help") || rest.includes("-h"))) {
+    process.stdout.write(`${usageOf(command)}\n${command === "demo" ? "" : SETTINGS_HELP}`);
+    return 0;
+  }
   try {
     switch (command) {
       case "serve":
@@ -108,7 +133,13 @@ export async function main(argv: string[]): Promise<Exit> {
         return 64;
     }
   } catch (error) {
-    process.stderr.write(`t3-dispatch: ${(error as Error).message}\n`);
+    // An unknown flag or a missing value (parseArgs throws): the command's own usage beside it.
+    const badArgs = String((error as { code?: unknown }).code).startsWith("ERR_PARSE_ARGS");
+    const usage =
+      badArgs && isSubcommand(command)
+        ? `\n${usageOf(command)}(t3-dispatch ${command} --help lists every option)\n`
+        : "";
+    process.stderr.write(`t3-dispatch ${command ?? ""}: ${(error as Error).message}\n${usage}`);
     return 2;
   }
 }

@@ -23,12 +23,8 @@ function loadConfigFile(path: string | undefined): unknown {
 export function parseSettingsArgs(args: string[], own: Options = {}): ParsedArgs {
   const options: Options = { ...own, config: { type: "string" } };
   for (const key of SETTING_KEYS) options[flagName(key)] = { type: "string" };
-  let parsed: ReturnType<typeof parseArgs>;
-  try {
-    parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
-  } catch (error) {
-    return { ok: false, errors: [(error as Error).message] };
-  }
+  // An unknown flag or a missing value throws: the command line answers it with the command's usage.
+  const parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
   const values = parsed.values as Record<string, string | boolean | undefined>;
   const flags: Partial<Record<keyof RawSettings, string>> = {};
   for (const key of SETTING_KEYS) {

@@ -42,6 +42,22 @@ describe("dist/t3-dispatch", () => {
     expect((await runToEnd([BINARY, "bogus"])).code).toBe(64);
   });
 
+  test("every subcommand answers --help with its own usage (exit 0) and an unknown flag with it (exit 2)", async () => {
+    const commands = ["serve", "demo", "check", "healthcheck", "backup", "restore", "autoupdate"];
+    const seen: Record<string, unknown> = {};
+    for (const command of commands) {
+      const help = await runToEnd([BINARY, command, "--help"]);
+      const bad = await runToEnd([BINARY, command, "--no-such-flag"]);
+      seen[command] = {
+        help: [help.code, help.stdout.startsWith(`Usage: t3-dispatch ${command}`), help.stderr],
+        bad: [bad.code, bad.stderr.includes("'--no-such-flag'"), bad.stderr.includes(`Usage: t3-dispatch ${command}`)],
+      };
+    }
+    expect(seen).toEqual(Object.fromEntries(commands.map((c) => [c, { help: [0, true, ""], bad: [2, true, true] }])));
+    // A missing value names the command's usage too.
+    expect((await runToEnd([BINARY, "restore", "--user"])).stderr).toContain("Usage: t3-dispatch restore --user U");
+  });
+
   test("serve: pairs (mint as a child of the binary), proxies, bridges a WebSocket, stops on SIGTERM", async () => {
     const instance = startFakeT3({ version: "0.0.33", stateDir: join(dir, "alice"), owner: "alice" });
     const table = join(dir, "dispatch.json");
