@@ -3,12 +3,21 @@
 // problem is reported at once.
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { trustedPeers } from "../trust";
 
 /** Durations are written `500ms`, `5s`, `2m`, `1h`, or a bare number of milliseconds. */
-const Duration = Type.Union([Type.String({ pattern: "^[0-9]+(ms|s|m|h)?$" }), Type.Integer({ minimum: 0 })]);
+const Duration = Type.Union([Type.String({ pattern: "^[0-9]+(ms|s|m|h)?$" }), Type.Integer({ minimum: 0 })], {
+  description: "a duration (500ms, 5s, 2m, 1h, or milliseconds)",
+});
+/** A timeout: a duration above zero (a zero timeout would fail every call at once). */
+const Timeout = Type.Union([Type.String({ pattern: "^0*[1-9][0-9]*(ms|s|m|h)?$" }), Type.Integer({ minimum: 1 })], {
+  description: "a duration above zero (500ms, 5s, 2m, 1h, or milliseconds)",
+});
 
 /** A whole number; environment variables and flags give it as digits. */
-const Count = Type.Union([Type.String({ pattern: "^[1-9][0-9]*$" }), Type.Integer({ minimum: 1 })]);
+const Count = Type.Union([Type.String({ pattern: "^[1-9][0-9]*$" }), Type.Integer({ minimum: 1 })], {
+  description: "a whole number ≥ 1",
+});
 
 export const RawSettings = Type.Object(
   {
@@ -16,9 +25,9 @@ export const RawSettings = Type.Object(
     dispatchFile: Type.String({ minLength: 1 }),
     mintCommand: Type.String({ minLength: 1 }),
     reloadInterval: Duration,
-    sessionTimeout: Duration,
-    mintTimeout: Duration,
-    exchangeTimeout: Duration,
+    sessionTimeout: Timeout,
+    mintTimeout: Timeout,
+    exchangeTimeout: Timeout,
     upstreamHost: Type.String({ minLength: 1 }),
     identityHeader: Type.String({ pattern: "^[A-Za-z0-9-]+$" }),
     identityProof: Type.Union([Type.Literal("jwt"), Type.Literal("secret"), Type.Literal("peer")]),
@@ -40,17 +49,17 @@ export const RawSettings = Type.Object(
     secretFile: Type.String({ minLength: 1 }),
     sessionCacheTtl: Duration,
     pairAttempts: Count,
-    pairWindow: Duration,
+    pairWindow: Timeout,
     metricsListen: Type.String({ minLength: 1 }),
     accessLog: Type.Union([Type.Literal("on"), Type.Literal("off")]),
-    shutdownTimeout: Duration,
+    shutdownTimeout: Timeout,
     // The ops subcommands (healthcheck, backup, restore, autoupdate).
     stateDb: Type.String({ minLength: 1 }),
     backupDir: Type.String({ minLength: 1 }),
     backupKeep: Count,
-    backupTimeout: Duration,
-    healthTimeout: Duration,
-    readyTimeout: Duration,
+    backupTimeout: Timeout,
+    healthTimeout: Timeout,
+    readyTimeout: Timeout,
     t3LatestCommand: Type.String({ minLength: 1 }),
     t3InstallCommand: Type.String({ minLength: 1 }),
     t3SwitchCommand: Type.String({ minLength: 1 }),
@@ -239,8 +248,44 @@ const list = (value: string): string[] =>
     .map((item) => item.trim())
     .filter((item) => item !== "");
 
-function validate(source: string, value: unknown): string[] {
-  return [...Value.Errors(PartialSettings, value)].map((e) => `${source}${e.path}: ${e.message}`);
+const SOURCE_NAMES = { file: "config file", env: "environment", flags: "flag" } as const;
+type Source = keyof typeof SOURCE_NAMES;
+
+/** How the operator wrote the setting in that source. */
+function spelled(source: Source, key: string): string {
+  if (source === "env") return `${envName(key)} (${key})`;
+  if (source === "flags") return `--${flagName(key)} (${key})`;
+  return key;
+}
+
+/** What a setting's schema accepts, in words. */
+function expected(key: string): string {
+  const schema = (RawSettings.properties as Record<string, TSchemaLike | undefined>)[key];
+  if (schema?.description) return schema.description;
+  if (schema?.anyOf) return `one of ${schema.anyOf.map((s) => JSON.stringify(s.const)).join(", ")}`;
+  if (schema?.pattern) return `text matching ${schema.pattern}`;
+  return "a non-empty text";
+}
+type TSchemaLike = { description?: string; anyOf?: Array<{ const?: unknown }>; pattern?: string };
+
+/** One message per bad key: the setting as written, its source, the value and the expected form. */
+function validate(source: Source, value: unknown): { errors: string[]; bad: Set<string> } {
+  const bad = new Set<string>();
+  const errors: string[] = [];
+  for (const error of Value.Errors(PartialSettings, value)) {
+    const key = error.path.split("/")[1] ?? "";
+    if (bad.has(key)) continue;
+    bad.add(key);
+    const want = key in RawSettings.properties ? `expected ${expected(key)}` : "not a setting";
+    errors.push(`${SOURCE_NAMES[source]}: ${spelled(source, key)} = ${JSON.stringify(error.value)}: ${want}`);
+  }
+  return { errors, bad };
+}
+
+/** The source's valid keys only, so that one bad value does not hide the checks of the others. */
+function validPart(value: unknown, bad: Set<string>): PartialSettings {
+  if (typeof value !== "object" || value === null) return {};
+  return Object.fromEntries(Object.entries(value).filter(([key]) => !bad.has(key))) as PartialSettings;
 }
 
 /** Picks the T3D_* variables that name a setting. */
@@ -255,23 +300,25 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Record
 
 /** Merges the sources in precedence order and validates the result. */
 export function resolveSettings(sources: { file?: unknown; env?: unknown; flags?: unknown }): SettingsResult {
-  const errors = [
-    ...(sources.file === undefined ? [] : validate("config file", sources.file)),
-    ...(sources.env === undefined ? [] : validate("environment", sources.env)),
-    ...(sources.flags === undefined ? [] : validate("flag", sources.flags)),
-  ];
-  if (errors.length > 0) return { ok: false, errors };
-  const raw: RawSettings = {
-    ...DEFAULTS,
-    ...(sources.file as PartialSettings),
-    ...(sources.env as PartialSettings),
-    ...(sources.flags as PartialSettings),
-  };
+  // Every source is checked whole, then the valid parts are merged and checked together: one pass, every problem.
+  const errors: string[] = [];
+  const parts: PartialSettings[] = [];
+  for (const source of ["file", "env", "flags"] as const) {
+    if (sources[source] === undefined) continue;
+    const checked = validate(source, sources[source]);
+    errors.push(...checked.errors);
+    parts.push(validPart(sources[source], checked.bad));
+  }
+  const raw: RawSettings = Object.assign({ ...DEFAULTS }, ...parts);
   const listen = parseListen(raw.listen);
+  if (typeof listen === "string") errors.push(listen);
   const metricsListen = raw.metricsListen === "off" ? undefined : parseListen(raw.metricsListen);
-  if (typeof metricsListen === "string") return { ok: false, errors: [`metricsListen: ${metricsListen}`] };
+  if (typeof metricsListen === "string") errors.push(`metricsListen: ${metricsListen}`);
+  const peers = trustedPeers(list(raw.trustedProxies));
+  if (Array.isArray(peers)) errors.push(...peers);
+  if (errors.length > 0 || typeof listen === "string" || typeof metricsListen === "string")
+    return { ok: false, errors };
   const argv = (command: string): string[] => command.trim().split(/\s+/);
-  if (typeof listen === "string") return { ok: false, errors: [listen] };
   return {
     ok: true,
     raw,

@@ -239,8 +239,10 @@ export async function autoupdateCommand(args: string[]): Promise<number> {
 export async function checkCommand(args: string[]): Promise<number> {
   const parsed = parseSettingsArgs(args);
   if (!parsed.ok) {
+    // Settings that cannot be used: exit 2, as every command does for them.
     for (const error of parsed.errors) process.stdout.write(`PROBLEM ${error}\n`);
-    return 1;
+    process.stdout.write(`${parsed.errors.length} problem(s) in the settings\n`);
+    return 2;
   }
   const lines = await checkAll(parsed.settings);
   for (const line of lines)

@@ -84,10 +84,26 @@ describe("settings", () => {
     });
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    const text = result.errors.join("\n");
-    expect(text).toContain("config file/sessionTimeout");
-    expect(text).toContain("config file/bogus");
-    expect(text).toContain("environment/mintTimeout");
+    expect(result.errors).toEqual([
+      "config file: bogus = 1: not a setting",
+      'config file: sessionTimeout = "soon": expected a duration above zero (500ms, 5s, 2m, 1h, or milliseconds)',
+      'environment: T3D_MINT_TIMEOUT (mintTimeout) = "-5": expected a duration above zero (500ms, 5s, 2m, 1h, or milliseconds)',
+    ]);
+  });
+
+  test("one pass finds every problem of every source: schema, listen addresses, trusted proxies, zero timeouts", () => {
+    const result = resolveSettings({
+      env: { listen: "bad", trustedProxies: "nonsense", mintTimeout: "xyz", metricsListen: "nowhere" },
+      flags: { sessionTimeout: "0", identityProof: "maybe" },
+    });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    const named = result.errors.map((e) => /(T3D_\w+|--[\w-]+|^listen|^metricsListen|^trustedProxies)/.exec(e)?.[1]);
+    expect(named.sort()).toEqual(
+      ["T3D_MINT_TIMEOUT", "--session-timeout", "--identity-proof", "listen", "metricsListen", "trustedProxies"].sort(),
+    );
+    // Durations that are not timeouts may still be zero (0 turns the poll and the cache off).
+    expect(resolveSettings({ env: { reloadInterval: "0", sessionCacheTtl: "0" } }).ok).toBe(true);
   });
 
   test("listen accepts host:port, [v6]:port and unix:/path only", () => {

@@ -113,14 +113,27 @@ describe("operations", () => {
         "/nonexistent/t3-mint",
         "--identity-proof",
         "peer",
-        "--trusted-proxies",
-        "10.0.0.0/99",
       ]);
       expect(bad.code).toBe(1);
-      for (const problem of ["not found or not executable", "bad prefix length", "not answering"]) {
+      for (const problem of ["not found or not executable", "not answering"]) {
         expect(bad.stdout).toContain(problem);
       }
-      expect(bad.stdout).toContain("3 problem(s)");
+      expect(bad.stdout).toContain("3 problem(s)"); // with peer proof on TCP
+      // Settings that cannot be used are found before anything is tried, all of them, with exit 2.
+      const unusable = await runToEnd([
+        process.execPath,
+        main,
+        "check",
+        ...common,
+        "--trusted-proxies",
+        "10.0.0.0/99",
+        "--mint-timeout",
+        "0",
+      ]);
+      expect(unusable.code).toBe(2);
+      expect(unusable.stdout).toContain("bad prefix length");
+      expect(unusable.stdout).toContain('--mint-timeout (mintTimeout) = "0": expected a duration above zero');
+      expect(unusable.stdout).toContain("2 problem(s) in the settings");
     } finally {
       await stack.stop();
     }
