@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import pkg from "../package.json" with { type: "json" };
 import { parseSettingsArgs, settingsOrExit } from "./config/args";
 import { DEFAULTS, envName, flagName, SETTING_KEYS } from "./config/settings";
-import { createLogger } from "./log";
+import { createLogger, type Logger } from "./log";
 
 /** The operator's subcommands: their usage line and what they do. */
 const USAGE = {
@@ -51,11 +51,27 @@ const usageOf = (command: Subcommand) => `Usage: t3-dispatch ${USAGE[command][0]
 
 type Exit = number | "running";
 
-async function onSignals(stop: () => Promise<void>, reload?: () => void): Promise<void> {
+async function onSignals(stop: () => Promise<void>, log: Logger, reload?: () => void): Promise<void> {
   const { runtime } = await import("./runtime/current");
-  const shutdown = () => void stop().then(() => process.exit(0));
-  runtime.onSignal("SIGTERM", shutdown);
-  runtime.onSignal("SIGINT", shutdown);
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) {
+      // A second signal while draining: the operator wants out now, not at the deadline.
+      log.log("warn", "shutdown_forced", { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    log.log("info", "shutdown_started", { signal });
+    stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.log("error", "shutdown_failed", { signal, error: (error as Error).message });
+        process.exit(1);
+      },
+    );
+  };
+  runtime.onSignal("SIGTERM", () => shutdown("SIGTERM"));
+  runtime.onSignal("SIGINT", () => shutdown("SIGINT"));
   if (reload) runtime.onSignal("SIGHUP", reload);
 }
 
@@ -66,7 +82,7 @@ async function serve(args: string[]): Promise<Exit> {
   const { startServer, StartupError } = await import("./server");
   try {
     const running = await startServer(parsed.settings, log);
-    await onSignals(running.stop, () => void running.routing.reload());
+    await onSignals(running.stop, log, () => void running.routing.reload());
     return "running";
   } catch (error) {
     if (!(error instanceof StartupError)) throw error;
@@ -82,7 +98,8 @@ async function demo(args: string[]): Promise<Exit> {
     strict: true,
   });
   const { runDemo } = await import("./demo/demo");
-  await onSignals(await runDemo(Number(values.port), createLogger()));
+  const log = createLogger();
+  await onSignals(await runDemo(Number(values.port), log), log);
   return "running";
 }
 

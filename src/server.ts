@@ -84,7 +84,12 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
       })
     : undefined;
   routing.startPolling(settings.reloadIntervalMs);
-  const watcher = watchFile(settings.dispatchFile, () => void routing.reload(), runtime.watchDirectory);
+  const watcher = watchFile(
+    settings.dispatchFile,
+    () => void routing.reload(),
+    runtime.watchDirectory,
+    (error) => log.log("error", "table_watch_failed", { path: settings.dispatchFile, error: error.message }),
+  );
   log.log("info", "listening", {
     runtime: runtime.name,
     url: listening.url,
@@ -106,8 +111,13 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
       watcher.close();
       const drained = listening.drain();
       for (const socket of openSockets) socket.close(1001, "t3-dispatch is restarting");
-      const deadline = new Promise<"late">((resolve) => setTimeout(() => resolve("late"), settings.shutdownTimeoutMs));
-      if ((await Promise.race([drained.then(() => "drained" as const), deadline])) === "late") {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<"late">((resolve) => {
+        timer = setTimeout(() => resolve("late"), settings.shutdownTimeoutMs);
+      });
+      const outcome = await Promise.race([drained.then(() => "drained" as const), deadline]);
+      clearTimeout(timer); // drained in time: nothing may keep the process up to the deadline
+      if (outcome === "late") {
         log.log("warn", "shutdown_deadline", { timeout_ms: settings.shutdownTimeoutMs });
         await listening.stop();
       }

@@ -30,9 +30,11 @@ export const bunRuntime: Runtime = {
     ),
   spawn: spawnBun,
   onSignal: (signal, handler) => void process.on(signal, handler),
-  watchDirectory(dir, onEvent) {
+  watchDirectory(dir, onEvent, onError) {
     try {
       const watcher = watch(dir, (_event, name) => onEvent(name));
+      // Without a listener an error event (the directory removed, say) would crash the process.
+      watcher.on("error", onError);
       watcher.unref?.();
       return watcher;
     } catch {

@@ -87,20 +87,27 @@ export const denoRuntime: Runtime = {
     };
   },
   onSignal: (signal, handler) => globals().Deno.addSignalListener(signal, handler),
-  watchDirectory(dir, onEvent) {
+  watchDirectory(dir, onEvent, onError) {
     let watcher: ReturnType<DenoApi["watchFs"]>;
     try {
       watcher = globals().Deno.watchFs(dir);
     } catch {
       return { close() {} }; // the poll (and SIGHUP) still reload
     }
+    let closed = false;
     void (async () => {
       try {
         for await (const event of watcher) for (const path of event.paths) onEvent(basename(path));
-      } catch {
-        // Closed.
+      } catch (error) {
+        // Deno ends the iteration with an error when the watch breaks; only a close is expected.
+        if (!closed) onError(error as Error);
       }
     })();
-    return { close: () => watcher.close() };
+    return {
+      close: () => {
+        closed = true;
+        watcher.close();
+      },
+    };
   },
 };

@@ -65,8 +65,15 @@ export interface Runtime {
   /** Starts argv (no shell) with stdin closed and stdout/stderr captured. */
   spawn(argv: string[]): Spawned;
   onSignal(signal: Signal, handler: () => void): void;
-  /** Calls back with the entry name (or null) on every change in `dir`. */
-  watchDirectory(dir: string, onEvent: (name: string | null) => void): { close(): void };
+  /**
+   * Calls back with the entry name (or null) on every change in `dir`, and
+   * with the error once if the watch breaks (the poll and SIGHUP still reload).
+   */
+  watchDirectory(
+    dir: string,
+    onEvent: (name: string | null) => void,
+    onError: (error: Error) => void,
+  ): { close(): void };
 }
 
 /** A bridge stops reading one side while this much is queued towards the other. */

@@ -8,14 +8,19 @@ export function watchFile(
   path: string,
   onChange: () => void,
   watchDirectory: Runtime["watchDirectory"],
+  onError: (error: Error) => void,
   debounceMs = 100,
 ): { close(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const watcher = watchDirectory(dirname(path), (name) => {
-    if (name !== null && name !== basename(path)) return;
-    clearTimeout(timer);
-    timer = setTimeout(onChange, debounceMs);
-  });
+  const watcher = watchDirectory(
+    dirname(path),
+    (name) => {
+      if (name !== null && name !== basename(path)) return;
+      clearTimeout(timer);
+      timer = setTimeout(onChange, debounceMs);
+    },
+    onError,
+  );
   return {
     close() {
       clearTimeout(timer);

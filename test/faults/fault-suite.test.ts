@@ -311,6 +311,44 @@ describe("operations", () => {
     }
   });
 
+  test("a second SIGTERM while draining exits at once and says so", async () => {
+    const { stack } = await startPairedStack("alice", "0.0.25");
+    const dir = tempDir();
+    const child = await startChild(
+      serveCommand({
+        listen: "127.0.0.1:0",
+        dispatchFile: stack.tablePath,
+        mintCommand: fakeMintCommand(stack.stateRoot),
+        ...isolatedSettings(dir),
+        shutdownTimeout: "60s",
+      }),
+    );
+    const logged = async (event: string) => {
+      while (!child.stderrLines.some((line) => line.includes(`"event":"${event}"`))) await Bun.sleep(10);
+    };
+    try {
+      const browser = new Browser(child.url, "alice");
+      await navigate(browser);
+      // A stream quiet for 60 s keeps the drain waiting until the deadline.
+      const stream = await browser.fetch("/__fake/sse?gapMs=60000");
+      child.process.kill("SIGTERM");
+      await logged("shutdown_started"); // the first signal is handled: the second is not merged into it
+      child.process.kill("SIGTERM");
+      const exit = await child.process.exited;
+      await logged("shutdown_forced");
+      const body = await stream.text().catch(() => "cut");
+      record(
+        "second SIGTERM while draining",
+        `exit ${exit}, the 60 s stream ${body.includes("second") ? "ran" : "cut"}`,
+      );
+      expect([exit, body.includes("second")]).toEqual([1, false]);
+    } finally {
+      child.process.kill("SIGKILL");
+      await stack.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20_000);
+
   test("SIGTERM under load: 0 in-flight requests lost, exit 0", async () => {
     const { stack } = await startPairedStack("alice", "0.0.25");
     const dir = tempDir();
