@@ -1,12 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import {
-  durationMs,
-  envName,
-  flagName,
-  parseListen,
-  resolveSettings,
-  settingsFromEnv,
-} from "../../src/config/settings";
+import { durationMs, parseListen } from "../../src/config/setting-values";
+import { envName, flagName, resolveSettings, settingsFromEnv } from "../../src/config/settings";
 
 describe("settings", () => {
   test("defaults are the original's, except a loopback bind and a signed identity", () => {

@@ -30,6 +30,27 @@ afterAll(() => {
 
 const navigate = (browser: Browser, path = "/") => browser.fetch(path, { document: true });
 
+/** The dispatcher as a child process (for signals) in front of a paired instance; stopAll kills and removes it all. */
+async function servedAsChild(shutdownTimeout: string) {
+  const { stack } = await startPairedStack("alice", "0.0.25");
+  const dir = tempDir();
+  const child = await startChild(
+    serveCommand({
+      listen: "127.0.0.1:0",
+      dispatchFile: stack.tablePath,
+      mintCommand: fakeMintCommand(stack.stateRoot),
+      ...isolatedSettings(dir),
+      shutdownTimeout,
+    }),
+  );
+  const stopAll = async () => {
+    child.process.kill("SIGKILL");
+    await stack.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { child, stopAll };
+}
+
 describe("security", () => {
   test("peer mode: identity spoofing from an untrusted peer: every attempt refused, nothing minted", async () => {
     // The dispatcher trusts only 10.255.255.1; this test's requests come from 127.0.0.1.
@@ -312,17 +333,7 @@ describe("operations", () => {
   });
 
   test("a second SIGTERM while draining exits at once and says so", async () => {
-    const { stack } = await startPairedStack("alice", "0.0.25");
-    const dir = tempDir();
-    const child = await startChild(
-      serveCommand({
-        listen: "127.0.0.1:0",
-        dispatchFile: stack.tablePath,
-        mintCommand: fakeMintCommand(stack.stateRoot),
-        ...isolatedSettings(dir),
-        shutdownTimeout: "60s",
-      }),
-    );
+    const { child, stopAll } = await servedAsChild("60s");
     const logged = async (event: string) => {
       while (!child.stderrLines.some((line) => line.includes(`"event":"${event}"`))) await Bun.sleep(10);
     };
@@ -343,24 +354,12 @@ describe("operations", () => {
       );
       expect([exit, body.includes("second")]).toEqual([1, false]);
     } finally {
-      child.process.kill("SIGKILL");
-      await stack.stop();
-      rmSync(dir, { recursive: true, force: true });
+      await stopAll();
     }
   }, 20_000);
 
   test("SIGTERM under load: 0 in-flight requests lost, exit 0", async () => {
-    const { stack } = await startPairedStack("alice", "0.0.25");
-    const dir = tempDir();
-    const child = await startChild(
-      serveCommand({
-        listen: "127.0.0.1:0",
-        dispatchFile: stack.tablePath,
-        mintCommand: fakeMintCommand(stack.stateRoot),
-        ...isolatedSettings(dir),
-        shutdownTimeout: "10s",
-      }),
-    );
+    const { child, stopAll } = await servedAsChild("10s");
     try {
       const browser = new Browser(child.url, "alice");
       await navigate(browser);
@@ -383,9 +382,7 @@ describe("operations", () => {
       );
       expect([complete, exit, refusedAfter]).toEqual([30, 0, true]);
     } finally {
-      child.process.kill("SIGKILL");
-      await stack.stop();
-      rmSync(dir, { recursive: true, force: true });
+      await stopAll();
     }
   });
 

@@ -24,6 +24,7 @@ import {
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { listBackups } from "../../src/ops/backup";
+import { asUser, attackTable } from "../fixtures/attacker";
 import { runToEnd } from "../fixtures/child";
 import { freePort, REPO, tempDir } from "../fixtures/stack";
 
@@ -38,19 +39,7 @@ const MARKS: Record<string, string> = { [ALICE]: "alice-data", [BOB]: "bob-secre
 /** The row each account's own database starts with. */
 const mark = (user: string) => MARKS[user] ?? "";
 
-const rows: Array<[string, number, number, string]> = [];
-const record = (attack: string, tries: number, successes: number, note: string) =>
-  rows.push([attack, tries, successes, note]);
-afterAll(() => {
-  if (rows.length === 0) return;
-  const width = Math.max(...rows.map(([a]) => a.length));
-  const lines = rows.map(
-    ([a, t, s, n]) => `${a.padEnd(width)} | ${String(t).padStart(5)} | ${String(s).padStart(9)} | ${n}`,
-  );
-  console.log(
-    `\nRoot operations vs. local users\n${"attack".padEnd(width)} | tries | successes | outcome\n${lines.join("\n")}\n`,
-  );
-});
+const record = attackTable("Root operations vs. local users", "outcome");
 
 const sha = (file: string) => createHash("sha256").update(readFileSync(file)).digest("hex");
 /** The marker rows of an SQLite file (a backup, a database), or [] when it is none. */
@@ -74,17 +63,6 @@ function makeDb(file: string, mark: string): void {
   db.run("INSERT INTO secrets VALUES (?)", [mark]);
   db.close();
 }
-const as = (user: string, argv: string[]) =>
-  runToEnd([
-    "setpriv",
-    `--reuid=${user}`,
-    `--regid=${user}`,
-    "--init-groups",
-    "env",
-    "-i",
-    "PATH=/usr/bin:/bin",
-    ...argv,
-  ]);
 const spawnAs = (user: string, argv: string[]) =>
   Bun.spawn(["setpriv", `--reuid=${user}`, `--regid=${user}`, "--init-groups", ...argv], {
     stdout: "pipe",
@@ -258,16 +236,16 @@ esac
     makeDb(service, "service-secret");
     chmodSync(service, 0o644);
     const targets: Array<[string, () => Promise<void>]> = [
-      ["state.sqlite → bob's database", () => as(MALLORY, ["ln", "-sfn", dbOf(BOB), dbOf(MALLORY)]).then(() => {})],
+      ["state.sqlite → bob's database", () => asUser(MALLORY, ["ln", "-sfn", dbOf(BOB), dbOf(MALLORY)]).then(() => {})],
       [
         "state.sqlite → a root service database",
-        () => as(MALLORY, ["ln", "-sfn", service, dbOf(MALLORY)]).then(() => {}),
+        () => asUser(MALLORY, ["ln", "-sfn", service, dbOf(MALLORY)]).then(() => {}),
       ],
       [
         "userdata → bob's userdata",
         async () => {
-          await as(MALLORY, ["mv", userdata(MALLORY), `${userdata(MALLORY)}.real`]);
-          await as(MALLORY, ["ln", "-s", userdata(BOB), userdata(MALLORY)]);
+          await asUser(MALLORY, ["mv", userdata(MALLORY), `${userdata(MALLORY)}.real`]);
+          await asUser(MALLORY, ["ln", "-s", userdata(BOB), userdata(MALLORY)]);
         },
       ],
     ];
@@ -308,9 +286,9 @@ esac
 
   test("backup: one unreadable database among three fails alone and is named; the other two are good", async () => {
     await resetUser(MALLORY);
-    await as(MALLORY, ["chmod", "000", dbOf(MALLORY)]); // the child runs as mallory: a real EACCES
+    await asUser(MALLORY, ["chmod", "000", dbOf(MALLORY)]); // the child runs as mallory: a real EACCES
     const result = await ops("backup");
-    await as(MALLORY, ["chmod", "600", dbOf(MALLORY)]);
+    await asUser(MALLORY, ["chmod", "600", dbOf(MALLORY)]);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/FAILED t3ops_mallory: .*state\.sqlite: .*(unable to open|permission|EACCES)/i);
     expect(result.stdout).toContain("2 of 3 backed up; failed: t3ops_mallory");
@@ -363,8 +341,8 @@ esac
     let linkSuccesses = 0;
     for (const target of [userdata(BOB), rootDir]) {
       await resetUser(MALLORY);
-      await as(MALLORY, ["mv", userdata(MALLORY), `${userdata(MALLORY)}.real`]);
-      await as(MALLORY, ["ln", "-s", target, userdata(MALLORY)]);
+      await asUser(MALLORY, ["mv", userdata(MALLORY), `${userdata(MALLORY)}.real`]);
+      await asUser(MALLORY, ["ln", "-s", target, userdata(MALLORY)]);
       const result = await restore();
       expect(result.code).not.toBe(0);
       if (
@@ -443,8 +421,8 @@ esac
     const victim = join(work, "service", "victim");
     writeFileSync(victim, "root's\n");
     const before = sha(victim);
-    await as(MALLORY, ["ln", "-s", victim, join(serviceDir, "state.json")]);
-    await as(MALLORY, ["ln", "-s", victim, join(serviceDir, "state.json.partial")]);
+    await asUser(MALLORY, ["ln", "-s", victim, join(serviceDir, "state.json")]);
+    await asUser(MALLORY, ["ln", "-s", victim, join(serviceDir, "state.json.partial")]);
     const before2 = hostCommands().length;
     const result = await autoupdate("--autoupdate-state", join(serviceDir, "state.json"), "--version", "0.0.26-crash");
     expect(result.code).toBe(2);

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { SignJWT } from "jose";
 import { startFakeOutpost } from "../../src/demo/fake-outpost";
 import { RETRY_MS, VERDICT_MS } from "../../src/instance-check";
+import { asUser, attackTable } from "../fixtures/attacker";
 import { type Child, runToEnd, startChild } from "../fixtures/child";
 import {
   Browser,
@@ -32,33 +33,8 @@ const BOB = "t3sec_bob";
 const MALLORY = "t3sec_mallory";
 const FRONT = "t3sec_front"; // the front's account and group, for the Unix socket
 
-const rows: Array<[string, number, number, string]> = [];
-function record(attack: string, tries: number, successes: number, got: string): void {
-  rows.push([attack, tries, successes, got]);
-}
-afterAll(() => {
-  if (rows.length === 0) return;
-  const width = Math.max(...rows.map(([a]) => a.length));
-  const lines = rows.map(
-    ([a, t, s, g]) => `${a.padEnd(width)} | ${String(t).padStart(5)} | ${String(s).padStart(9)} | ${g}`,
-  );
-  console.log(
-    `\nLocal-attacker suite\n${"attack".padEnd(width)} | tries | successes | what the attacker got\n${lines.join("\n")}\n`,
-  );
-});
+const record = attackTable("Local-attacker suite", "what the attacker got");
 
-/** A command as `user`, with a clean environment: what that account could run from its shell. */
-const as = (user: string, argv: string[]) =>
-  runToEnd([
-    "setpriv",
-    `--reuid=${user}`,
-    `--regid=${user}`,
-    "--init-groups",
-    "env",
-    "-i",
-    "PATH=/usr/bin:/bin",
-    ...argv,
-  ]);
 const uidOf = async (user: string) => Number((await runToEnd(["id", "-u", user])).stdout.trim());
 
 interface Answer {
@@ -70,7 +46,7 @@ interface Answer {
 /** curl as `user`: the status and the cookies the dispatcher handed over. */
 async function curlAs(user: string, url: string, headers: Record<string, string>, extra: string[] = []) {
   const args = Object.entries(headers).flatMap(([name, value]) => ["-H", `${name}: ${value}`]);
-  const result = await as(user, ["curl", "-s", "-o", "/dev/null", "-D", "-", ...extra, ...args, url]);
+  const result = await asUser(user, ["curl", "-s", "-o", "/dev/null", "-D", "-", ...extra, ...args, url]);
   const status = Number(/^HTTP\/[\d.]+ (\d{3})/m.exec(result.stdout)?.[1] ?? 0);
   const setCookies = [...result.stdout.matchAll(/^set-cookie: (.*)$/gim)].map((m) => m[1] ?? "");
   return { status, setCookies, curlExit: result.code } satisfies Answer;
