@@ -4,6 +4,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { trustedPeers } from "../trust";
+import { durationMs, type ListenAddress, list, parseListen } from "./setting-values";
 
 /** Durations are written `500ms`, `5s`, `2m`, `1h`, or a bare number of milliseconds. */
 const Duration = Type.Union([Type.String({ pattern: "^[0-9]+(ms|s|m|h)?$" }), Type.Integer({ minimum: 0 })], {
@@ -154,8 +155,6 @@ export const flagName = (key: string): string => key.replace(/[A-Z]/g, (c) => `-
 
 export const SETTING_KEYS = Object.keys(DEFAULTS) as Array<keyof RawSettings>;
 
-export type ListenAddress = { kind: "tcp"; hostname: string; port: number } | { kind: "unix"; path: string };
-
 export interface Settings {
   listen: ListenAddress;
   dispatchFile: string;
@@ -215,38 +214,6 @@ export interface OpsSettings {
 }
 
 type SettingsResult = { ok: true; settings: Settings; raw: RawSettings } | { ok: false; errors: string[] };
-
-const UNIT_MS: Record<string, number> = {
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-export function durationMs(value: string | number): number {
-  if (typeof value === "number") return value;
-  const match = /^([0-9]+)(ms|s|m|h)?$/.exec(value);
-  if (!match) throw new Error(`not a duration: ${value}`);
-  return Number(match[1]) * (UNIT_MS[match[2] ?? "ms"] ?? 1);
-}
-
-export function parseListen(value: string): ListenAddress | string {
-  if (value.startsWith("unix:")) {
-    const path = value.slice("unix:".length);
-    return path.startsWith("/") ? { kind: "unix", path } : `listen: unix socket path must be absolute: ${value}`;
-  }
-  const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(value);
-  const port = Number(match?.[2]);
-  if (!match?.[1] || port > 65535) return `listen: expected host:port or unix:/path, got ${JSON.stringify(value)}`;
-  return { kind: "tcp", hostname: match[1].replace(/^\[|\]$/g, ""), port };
-}
-
-/** A comma-separated setting as its items. */
-const list = (value: string): string[] =>
-  value
-    .split(",")
-    .map((item) => item.trim())
-    .filter((item) => item !== "");
 
 const SOURCE_NAMES = { file: "config file", env: "environment", flags: "flag" } as const;
 type Source = keyof typeof SOURCE_NAMES;

@@ -1,7 +1,8 @@
 // The proof the settings ask for, with its keys loaded: every problem listed
 // (the service does not start without a proof it can check).
 import { readFileSync } from "node:fs";
-import type { ListenAddress, ProofSettings } from "../config/settings";
+import type { ListenAddress } from "../config/setting-values";
+import type { ProofSettings } from "../config/settings";
 import type { Logger } from "../log";
 import { trustedPeers } from "../trust";
 import { parseJwks, RemoteKeys, type TokenKeys } from "./keys";

@@ -3,7 +3,7 @@
 // Deno signal listeners and Deno.watchFs. Nothing here runs at import time:
 // the Bun binary carries this module unused.
 import { basename } from "node:path";
-import type { ListenAddress } from "../config/settings";
+import type { ListenAddress } from "../config/setting-values";
 import type { DenoApi, DenoGlobals, DenoHttpServer } from "./deno-api";
 import { bridgeWebSocketDeno } from "./deno-websocket-bridge";
 import { listenUrl, type Runtime } from "./runtime";

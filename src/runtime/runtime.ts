@@ -2,7 +2,7 @@
 // runtime (bun.ts, deno.ts) implements it once; everything else (identity,
 // pairing, session, proxy decisions, config) is runtime-neutral and shared.
 import type { Elysia } from "elysia";
-import type { ListenAddress } from "../config/settings";
+import type { ListenAddress } from "../config/setting-values";
 import type { DispatchError } from "../errors";
 import type { Logger } from "../log";
 import type { Spawned } from "./command";

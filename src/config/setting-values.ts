@@ -1,0 +1,36 @@
+// The forms a setting's text takes once read: durations, listen addresses and
+// comma-separated lists. Pure parsing, no knowledge of which setting uses which.
+
+export type ListenAddress = { kind: "tcp"; hostname: string; port: number } | { kind: "unix"; path: string };
+
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+export function durationMs(value: string | number): number {
+  if (typeof value === "number") return value;
+  const match = /^([0-9]+)(ms|s|m|h)?$/.exec(value);
+  if (!match) throw new Error(`not a duration: ${value}`);
+  return Number(match[1]) * (UNIT_MS[match[2] ?? "ms"] ?? 1);
+}
+
+export function parseListen(value: string): ListenAddress | string {
+  if (value.startsWith("unix:")) {
+    const path = value.slice("unix:".length);
+    return path.startsWith("/") ? { kind: "unix", path } : `listen: unix socket path must be absolute: ${value}`;
+  }
+  const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(value);
+  const port = Number(match?.[2]);
+  if (!match?.[1] || port > 65535) return `listen: expected host:port or unix:/path, got ${JSON.stringify(value)}`;
+  return { kind: "tcp", hostname: match[1].replace(/^\[|\]$/g, ""), port };
+}
+
+/** A comma-separated setting as its items. */
+export const list = (value: string): string[] =>
+  value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
