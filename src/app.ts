@@ -74,7 +74,7 @@ export function createApp(deps: AppDeps) {
     },
     dropped: (instance, cookies) => forward.droppedCookies(instance, cookies),
   });
-  const decide = sessionGate({
+  const gate = sessionGate({
     cookieNames: deps.cookieNames,
     sessions: deps.sessions,
     owners: deps.owners,
@@ -83,7 +83,7 @@ export function createApp(deps: AppDeps) {
     metrics,
     log,
   });
-  const forward = forwarder(deps);
+  const forward = forwarder({ ...deps, refusedUpgrade: gate.refusedUpgrade });
 
   /** The access-log line and request metrics of one answered request (undefined: the runtime sent a 101). */
   function record(meta: Meta, outcome: string, user: string | undefined, response: Response | undefined): void {
@@ -116,7 +116,7 @@ export function createApp(deps: AppDeps) {
   ): Response | Promise<Response | undefined> | undefined {
     if ("refused" in admission) return refuse(meta, admission.refused, admission.user);
     const { instance } = admission;
-    const answer = (verdict: Awaited<ReturnType<typeof decide>>): Response | undefined => {
+    const answer = (verdict: Awaited<ReturnType<typeof gate.decide>>): Response | undefined => {
       if (verdict instanceof DispatchError) return refuse(meta, verdict, instance.user);
       if ("proxy" in verdict) {
         passed.set(request, { instance, session: verdict.proxy });
@@ -126,7 +126,7 @@ export function createApp(deps: AppDeps) {
       record(meta, "paired", instance.user, response);
       return response;
     };
-    const verdict = decide({
+    const verdict = gate.decide({
       request,
       url: meta.url,
       instance,

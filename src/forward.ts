@@ -1,8 +1,10 @@
 // The last stage: the request goes to the instance with only the cookies that
 // are its own (cookie-filter.ts), over HTTP or as a bridged WebSocket; the
 // answer comes back without cookies the instance may not set. A connection
-// error drops the instance's cached genuineness verdict, so the next request
-// looks at who holds the port again.
+// error drops the instance's cached genuineness verdict (the next request
+// looks at who holds the port again) and its cached session answers (it may
+// have restarted without them); a refused upgrade is explained by the session
+// gate (a dropped session is a 401, not an instance that is down).
 import type { AppDeps, Meta } from "./app";
 import type { Instance } from "./config/table";
 import { cookiesForInstance, type DroppedCookie, FRONT_COOKIE_PREFIXES, screenSetCookies } from "./cookie-filter";
@@ -10,7 +12,9 @@ import { DispatchError } from "./errors";
 import { takeWebSocketHandshake, upstreamRequestHeaders } from "./proxy/headers";
 import { forwardHttp } from "./proxy/http";
 
-type Deps = Pick<AppDeps, "settings" | "instances" | "cookieNames" | "runtime" | "openSockets" | "log">;
+type Deps = Pick<AppDeps, "settings" | "instances" | "sessions" | "cookieNames" | "runtime" | "openSockets" | "log"> & {
+  refusedUpgrade(request: Request, instance: Instance, refused: DispatchError): Promise<DispatchError>;
+};
 
 export interface Forwarded {
   /** undefined: the runtime answered the upgrade itself (101). */
@@ -49,6 +53,12 @@ export function forwarder(deps: Deps) {
     droppedCookies(instance, dropped);
   }
 
+  /** The instance did not take a request: who holds its port, and its sessions, are in doubt. */
+  function unreachable(instance: Instance): void {
+    deps.instances?.forget(instance.port);
+    deps.sessions.forgetInstance(instance.port);
+  }
+
   async function proxy(
     request: Request,
     server: unknown,
@@ -75,12 +85,13 @@ export function forwarder(deps: Deps) {
         connectTimeoutMs: settings.exchangeTimeoutMs,
       };
       const bridged = await runtime.bridgeWebSocket(server, request, target, log, deps.openSockets);
-      if (bridged instanceof DispatchError) deps.instances?.forget(instance.port);
-      return { response: bridged, outcome: "websocket" };
+      if (!(bridged instanceof DispatchError)) return { response: bridged, outcome: "websocket" };
+      unreachable(instance);
+      return { response: await deps.refusedUpgrade(request, instance, bridged), outcome: "websocket" };
     }
     const upstreamUrl = `http://${settings.upstreamHost}:${instance.port}${path}`;
     const response = await forwardHttp(request, upstreamUrl, headers, runtime.fetchUpstream, meta.id);
-    if (response instanceof DispatchError) deps.instances?.forget(instance.port);
+    if (response instanceof DispatchError) unreachable(instance);
     else screen(response, instance);
     return { response, outcome: "proxied" };
   }

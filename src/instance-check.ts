@@ -6,7 +6,9 @@
 // listen table serves every port for about a second; a refusal, or a port
 // forgotten after a connection error, is judged again on a snapshot at most
 // RETRY_MS old, so a flood of requests to a down instance costs a bounded
-// number of reads. Pairing asks afresh before the credential leaves.
+// number of reads. Pairing asks afresh before the credential leaves. A port
+// seen with nothing on it, or with a new listener socket, is reported: the
+// instance went down or restarted, and its sessions may have gone with it.
 import type { Accounts } from "./accounts";
 import type { Instance } from "./config/table";
 import { DispatchError } from "./errors";
@@ -29,14 +31,19 @@ export interface InstanceCheck {
   forget(port: number): void;
 }
 
+export interface InstanceCheckOptions {
+  upstreamHost: string;
+  accounts: Pick<Accounts, "uidOf">;
+  onImpostor(): void;
+  /** Nothing listens on `port` any more, or a new socket does: the instance went down or restarted. */
+  onReplaced(port: number): void;
+  read?: () => ListenTable;
+}
+
 /** The check for instances on `upstreamHost`; a host that is not loopback is not checked. */
-export function instanceCheck(
-  upstreamHost: string,
-  accounts: Pick<Accounts, "uidOf">,
-  onImpostor: () => void,
-  read: () => ListenTable = readListenTable,
-): InstanceCheck | undefined {
-  const relevant = addressesFor(upstreamHost);
+export function instanceCheck(options: InstanceCheckOptions): InstanceCheck | undefined {
+  const { accounts, onImpostor, onReplaced, read = readListenTable } = options;
+  const relevant = addressesFor(options.upstreamHost);
   if (relevant === undefined) return undefined;
   let snapshot: ListenTable = new Map();
   let readAt = Number.NEGATIVE_INFINITY;
@@ -44,6 +51,14 @@ export function instanceCheck(
   const genuineOn = new Map<number, string>();
   /** Ports to judge again on a snapshot newer than RETRY_MS. */
   const doubted = new Set<number>();
+  /** Port → the inodes of the listener last judged genuine there. */
+  const sockets = new Map<number, string>();
+  const noteSockets = (port: number, inodes: string | undefined) => {
+    const before = sockets.get(port);
+    if (inodes === undefined) sockets.delete(port);
+    else sockets.set(port, inodes);
+    if (before !== undefined && before !== inodes) onReplaced(port);
+  };
   const readIfOlder = (ms: number) => {
     if (Date.now() - readAt < ms) return;
     snapshot = read();
@@ -54,9 +69,22 @@ export function instanceCheck(
   const judge = (instance: Instance): Genuineness => {
     const expected = accounts.uidOf(instance.osUser);
     const listeners = (snapshot.get(instance.port) ?? []).filter((l) => relevant.has(l.address));
-    if (listeners.length === 0) return new DispatchError("upstream_down", `nothing listens on port ${instance.port}`);
+    if (listeners.length === 0) {
+      noteSockets(instance.port, undefined);
+      return new DispatchError("upstream_down", `nothing listens on port ${instance.port}`);
+    }
     const stranger = listeners.find((l) => l.uid !== expected);
-    if (stranger === undefined) return undefined;
+    if (stranger === undefined) {
+      noteSockets(
+        instance.port,
+        listeners
+          .map((l) => l.inode)
+          .sort()
+          .join(","),
+      );
+      return undefined;
+    }
+    noteSockets(instance.port, undefined);
     return new DispatchError(
       "instance_impostor",
       `port ${instance.port} is held by uid ${stranger.uid}, not ${instance.osUser} (uid ${expected ?? "unknown"})`,

@@ -8,6 +8,8 @@ export interface Listener {
   /** The local address as /proc prints it (hex, host byte order per 32-bit word). */
   address: string;
   uid: number;
+  /** The socket's inode: a new one on the same port means a new listener (the instance restarted). */
+  inode: string;
 }
 
 const LISTEN = "0A";
@@ -19,12 +21,12 @@ export type ListenTable = ReadonlyMap<number, readonly Listener[]>;
 /** The LISTEN sockets in /proc text, by port (exported for tests). */
 export function parseListenTable(text: string, into = new Map<number, Listener[]>()): Map<number, Listener[]> {
   for (const line of text.split("\n")) {
-    // sl local rem st tx:rx tr:when retrnsmt uid …: only the first eight fields are split.
-    const fields = line.trim().split(/\s+/, 8);
+    // sl local rem st tx:rx tr:when retrnsmt uid timeout inode …: only the first ten fields are split.
+    const fields = line.trim().split(/\s+/, 10);
     const local = fields[1];
     if (fields[3] !== LISTEN || local === undefined) continue;
     const port = Number.parseInt(local.slice(-4), 16);
-    const listener = { address: local.slice(0, -5), uid: Number(fields[7]) };
+    const listener = { address: local.slice(0, -5), uid: Number(fields[7]), inode: fields[9] ?? "" };
     const known = into.get(port);
     if (known) known.push(listener);
     else into.set(port, [listener]);

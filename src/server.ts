@@ -50,13 +50,22 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     domains: settings.identityDomains,
   });
   const openSockets: OpenSockets = new Set();
+  const sessions = new SessionCache(settings.sessionCacheTtlMs);
   const app = createApp({
     settings,
     proof,
     routing,
-    instances: instanceCheck(settings.upstreamHost, new Accounts(settings.accountsFile), () => metrics.impostors.inc()),
+    instances: instanceCheck({
+      upstreamHost: settings.upstreamHost,
+      accounts: new Accounts(settings.accountsFile),
+      onImpostor: () => metrics.impostors.inc(),
+      onReplaced(port) {
+        log.log("info", "instance_replaced", { port });
+        sessions.forgetInstance(port);
+      },
+    }),
     cookieNames: new CookieNames(),
-    sessions: new SessionCache(settings.sessionCacheTtlMs),
+    sessions,
     owners: new OwnerBinding(loadSecret(settings.secretFile, log)),
     mint: (osUser) =>
       mintCredential(osUser, {

@@ -62,7 +62,12 @@ const targetsOf = (settings: Settings, instances: Instance[]) =>
 
 export function healthDeps(settings: Settings): HealthDeps {
   return {
-    instances: instanceCheck(settings.upstreamHost, new Accounts(settings.accountsFile), () => {}),
+    instances: instanceCheck({
+      upstreamHost: settings.upstreamHost,
+      accounts: new Accounts(settings.accountsFile),
+      onImpostor() {},
+      onReplaced() {},
+    }),
     mint: (osUser) =>
       mintCredential(osUser, { command: settings.mintCommand, timeoutMs: settings.mintTimeoutMs, run: runCommand }),
     probeWebSocket,

@@ -1,7 +1,7 @@
 // Pairing against real fake t3 instances, with the fake mint run as a real
 // child process and the real dispatcher on a real port.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Browser, type Stack, startStack, until } from "../fixtures/stack";
+import { Browser, type Stack, startPairedStack, startStack, until } from "../fixtures/stack";
 
 let stack: Stack;
 beforeAll(async () => {
@@ -52,6 +52,33 @@ describe("dead cookies", () => {
     const page = await browser.fetch("/", { document: true });
     expect(await page.text()).toContain("carol's workspace");
   });
+});
+
+describe("an instance restart", () => {
+  test("its sessions gone, a navigation re-pairs as soon as the new listener is seen, not when the cached 'valid' expires", async () => {
+    const { stack: own, browser } = await startPairedStack("alice", "0.0.33", { sessionCacheTtl: "10m" });
+    try {
+      expect((await browser.fetch("/", { document: true })).status).toBe(200); // asked: "valid", cached
+      const checks = own.instances.alice?.stats.sessionChecks;
+      expect((await browser.fetch("/", { document: true })).status).toBe(200);
+      expect(own.instances.alice?.stats.sessionChecks).toBe(checks); // the cache answered
+      const mints = own.mints("alice");
+      await own.restartInstance("alice"); // a new process on the same port, without the old sessions
+      // Navigate as a person would, until the dispatcher re-pairs; the cached answer had ten minutes to go.
+      let status = 0;
+      const deadline = Date.now() + 8000;
+      while (status !== 302 && Date.now() < deadline) {
+        status = (await browser.fetch("/", { document: true })).status;
+        if (status !== 302) await Bun.sleep(50);
+      }
+      expect(status).toBe(302);
+      expect(own.mints("alice")).toBe(mints + 1);
+      expect(own.log.lines.some((l) => l.event === "instance_replaced")).toBe(true);
+      expect(await (await browser.fetch("/", { document: true })).text()).toContain("alice's workspace");
+    } finally {
+      await own.stop();
+    }
+  }, 20_000);
 });
 
 describe("refusals", () => {

@@ -95,21 +95,34 @@ describe("WebSocket bridge", () => {
     ws.close();
   }, 40_000);
 
-  test("an upgrade the instance refuses (no valid session) fails without a 302", async () => {
-    stack.instances.alice?.wipeSessions();
-    const ws = new WebSocket(`${stack.url.replace("http", "ws")}/ws`, {
-      headers: await browser.socketHeaders(),
-    });
-    const event = await closed(ws);
-    expect(event.code).not.toBe(1000);
-    const upgrade = await browser.fetch("/ws", {
-      headers: {
-        upgrade: "websocket",
-        connection: "upgrade",
-        "sec-websocket-version": "13",
-        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
-      },
-    });
-    expect(upgrade.status).toBe(502);
+  test("an upgrade with a session the instance has dropped, on a cached 'valid' answer: 401, not an upstream error", async () => {
+    // A stack of its own, with a long cache: the answer is cached by this test, not left by another.
+    const own = await startPairedStack("alice", "0.0.33", { sessionCacheTtl: "10m" });
+    try {
+      const upgrade = async () =>
+        own.browser.fetch("/ws", {
+          headers: {
+            ...(await own.browser.socketHeaders()),
+            upgrade: "websocket",
+            connection: "upgrade",
+            "sec-websocket-version": "13",
+            "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+          },
+        });
+      const first = await upgrade();
+      expect(first.status).toBe(101); // the instance's "valid" is now cached
+      const checks = own.stack.instances.alice?.stats.sessionChecks ?? 0;
+      own.stack.instances.alice?.wipeSessions();
+      const refused = await upgrade();
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { error: string }).error).toBe("no_session");
+      // The gate let it through on the cache, then asked the instance why it refused.
+      expect((own.stack.instances.alice?.stats.sessionChecks ?? 0) - checks).toBe(1);
+      const metrics = await (await fetch(`${own.stack.metricsUrl}/metrics`)).text();
+      expect(metrics).not.toContain('t3d_upstream_errors_total{kind="upstream_down"}');
+      expect(own.stack.log.lines.filter((l) => l.level === "error")).toEqual([]);
+    } finally {
+      await own.stack.stop();
+    }
   });
 });

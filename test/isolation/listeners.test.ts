@@ -19,8 +19,8 @@ const TABLE = [
 describe("parseListenTable", () => {
   test("the LISTEN sockets by port, with their uid", () => {
     const table = parseListenTable(TABLE);
-    expect(table.get(4000)).toEqual([{ address: "0100007F", uid: 1001 }]);
-    expect(table.get(4001)).toEqual([{ address: "00000000", uid: 1002 }]);
+    expect(table.get(4000)).toEqual([{ address: "0100007F", uid: 1001, inode: "1000" }]);
+    expect(table.get(4001)).toEqual([{ address: "00000000", uid: 1002, inode: "1001" }]);
   });
 
   test("a connection or a TIME_WAIT socket is no listener, whichever end has the port", () => {
@@ -30,13 +30,20 @@ describe("parseListenTable", () => {
 
   test("IPv6 lines and a last line without a newline are read too", () => {
     const v6 = row(9, "00000000000000000000000001000000:1F90", "00000000000000000000000000000000:0000", "0A", 7);
-    expect(parseListenTable(v6).get(8080)).toEqual([{ address: "00000000000000000000000001000000", uid: 7 }]);
+    expect(parseListenTable(v6).get(8080)).toEqual([
+      { address: "00000000000000000000000001000000", uid: 7, inode: "1009" },
+    ]);
   });
 
   test("this host's table: a socket this process listens on is its own uid", () => {
     const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     try {
-      expect(readListenTable().get(server.port)).toContainEqual({ address: "0100007F", uid: process.getuid?.() ?? -1 });
+      const [mine] = readListenTable().get(server.port) ?? [];
+      expect({ address: mine?.address, uid: mine?.uid }).toEqual({
+        address: "0100007F",
+        uid: process.getuid?.() ?? -1,
+      });
+      expect(mine?.inode).toMatch(/^[1-9]\d*$/);
     } finally {
       server.stop(true);
     }
@@ -63,28 +70,30 @@ describe("instanceCheck", () => {
   const checker = (listeners: () => Listener[]) => {
     let impostors = 0;
     let reads = 0;
-    const check = instanceCheck(
-      "127.0.0.1",
+    const replaced: number[] = [];
+    const check = instanceCheck({
+      upstreamHost: "127.0.0.1",
       accounts,
-      () => impostors++,
-      () => {
+      onImpostor: () => impostors++,
+      onReplaced: (port) => replaced.push(port),
+      read() {
         reads++;
         return new Map([[4000, listeners()]]);
       },
-    );
+    });
     if (check === undefined) throw new Error("loopback is checked");
-    return { check, counts: () => ({ impostors, reads }) };
+    return { check, counts: () => ({ impostors, reads }), replaced };
   };
 
   test("genuine: one snapshot serves every request and every port for a while", () => {
-    const { check, counts } = checker(() => [{ address: "0100007F", uid: 1001 }]);
+    const { check, counts } = checker(() => [{ address: "0100007F", uid: 1001, inode: "1" }]);
     for (let i = 0; i < 100; i++) expect(check.check(instance)).toBeUndefined();
     expect(check.check({ ...instance, port: 4001 })?.kind).toBe("upstream_down");
     expect(counts()).toEqual({ impostors: 0, reads: 1 });
   });
 
   test("another account on the port: instance_impostor with the holder, counted each time", () => {
-    const { check, counts } = checker(() => [{ address: "00000000", uid: 1002 }]);
+    const { check, counts } = checker(() => [{ address: "00000000", uid: 1002, inode: "1" }]);
     const verdict = check.check(instance);
     expect(verdict?.kind).toBe("instance_impostor");
     expect(verdict?.fields).toEqual({ port: 4000, holder_uid: 1002, os_user: "bob" });
@@ -94,7 +103,7 @@ describe("instanceCheck", () => {
 
   test("a refusal is judged again on a newer snapshot, but a flood of refusals costs a bounded number of reads", async () => {
     let up = false;
-    const { check, counts } = checker(() => (up ? [{ address: "0100007F", uid: 1001 }] : []));
+    const { check, counts } = checker(() => (up ? [{ address: "0100007F", uid: 1001, inode: "1" }] : []));
     for (let i = 0; i < 100; i++) expect(check.check(instance)?.kind).toBe("upstream_down");
     expect(counts().reads).toBeLessThanOrEqual(2);
     up = true;
@@ -104,7 +113,7 @@ describe("instanceCheck", () => {
 
   test("after a connection error the port is judged on a newer snapshot", async () => {
     let holder = 1001;
-    const { check, counts } = checker(() => [{ address: "0100007F", uid: holder }]);
+    const { check, counts } = checker(() => [{ address: "0100007F", uid: holder, inode: "1" }]);
     expect(check.check(instance)).toBeUndefined();
     holder = 1002;
     check.forget(4000);
@@ -114,17 +123,37 @@ describe("instanceCheck", () => {
   });
 
   test("a listener on another address of the port does not count; nothing listening is upstream_down", () => {
-    expect(checker(() => [{ address: "0200007F", uid: 1002 }]).check.check(instance)?.kind).toBe("upstream_down");
+    expect(checker(() => [{ address: "0200007F", uid: 1002, inode: "1" }]).check.check(instance)?.kind).toBe(
+      "upstream_down",
+    );
   });
 
   test("an unknown os_user is never genuine", () => {
-    const { check } = checker(() => [{ address: "0100007F", uid: 1001 }]);
+    const { check } = checker(() => [{ address: "0100007F", uid: 1001, inode: "1" }]);
     expect(check.check({ ...instance, osUser: "nobody-here" })?.kind).toBe("instance_impostor");
+  });
+
+  test("a new socket on the port, or none, is reported once: the instance restarted or went down", async () => {
+    let socket: string | undefined = "1";
+    const { check, replaced } = checker(() => (socket ? [{ address: "0100007F", uid: 1001, inode: socket }] : []));
+    expect(check.check(instance)).toBeUndefined();
+    socket = "2";
+    check.forget(4000);
+    await Bun.sleep(120);
+    expect(check.check(instance)).toBeUndefined();
+    expect(replaced).toEqual([4000]);
+    socket = undefined;
+    expect(check.fresh(instance)?.kind).toBe("upstream_down");
+    expect(check.fresh(instance)?.kind).toBe("upstream_down");
+    expect(replaced).toEqual([4000, 4000]);
+    socket = "2";
+    expect(check.fresh(instance)).toBeUndefined();
+    expect(replaced).toEqual([4000, 4000]); // back up: nothing was cached to forget
   });
 
   test("fresh asks /proc whatever is cached", () => {
     let holder = 1001;
-    const { check, counts } = checker(() => [{ address: "0100007F", uid: holder }]);
+    const { check, counts } = checker(() => [{ address: "0100007F", uid: holder, inode: "1" }]);
     expect(check.check(instance)).toBeUndefined();
     holder = 1002;
     expect(check.check(instance)).toBeUndefined(); // the kept snapshot: the residual window

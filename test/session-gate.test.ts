@@ -1,0 +1,149 @@
+// The session stage on its own: the cache's hit path, its /pair bypass, the
+// answers an instance restart or a refused upgrade must forget, and the
+// cache's own bounds. The instance's word is a function the test sets.
+import { describe, expect, test } from "bun:test";
+import type { Instance } from "../src/config/table";
+import { DispatchError } from "../src/errors";
+import { memoryLogger } from "../src/log";
+import { Metrics } from "../src/metrics";
+import { OWNER_COOKIE, OwnerBinding } from "../src/owner";
+import type { Paired } from "../src/pairing";
+import { CookieNames } from "../src/session";
+import { SessionCache } from "../src/session-cache";
+import { type Asking, sessionGate } from "../src/session-gate";
+import type { SessionVerdict } from "../src/t3/client";
+
+const instance: Instance = { user: "alice", osUser: "alice", port: 4100 };
+const owners = new OwnerBinding(Buffer.alloc(32, 3));
+const COOKIE = `t3_session=v1; ${OWNER_COOKIE}=${owners.sign("alice", "v1")}`;
+
+/** A gate whose instance answers `word`; counts what it asked, paired and undid. */
+function gateWith(initial: SessionVerdict["state"], ttlMs = 60_000) {
+  let word = initial;
+  const sessions = new SessionCache(ttlMs);
+  const asked: string[] = [];
+  const undone: string[] = [];
+  let pairings = 0;
+  const paired: Paired = { setCookies: [], cookieName: "t3_session", sessionValue: "v2" };
+  const gate = sessionGate({
+    cookieNames: new CookieNames(),
+    sessions,
+    owners,
+    pairing: {
+      pair: async () => {
+        pairings++;
+        return paired;
+      },
+      undone: (_user, value) => void undone.push(value),
+    },
+    async check(_instance, cookie) {
+      asked.push(cookie);
+      return word === "unknown" ? { state: "unknown", reason: "timeout" } : { state: word, cookieName: "t3_session" };
+    },
+    metrics: new Metrics(),
+    log: memoryLogger(),
+  });
+  const ask = (path: string, kind: "html" | "upgrade" | "xhr", cookie = COOKIE): Asking => {
+    const url = new URL(`http://t3.example${path}`);
+    return {
+      request: new Request(url.href, { headers: { cookie } }),
+      url,
+      instance,
+      requestId: "r1",
+      html: kind === "html",
+      upgrade: kind === "upgrade",
+    };
+  };
+  const answer = (state: SessionVerdict["state"]) => {
+    word = state;
+  };
+  return { gate, sessions, asked, undone, pairings: () => pairings, ask, answer };
+}
+
+describe("session gate and its cache", () => {
+  test("a valid answer is cached: the next navigation and upgrade are not asked again", async () => {
+    const { gate, asked, ask } = gateWith("valid");
+    expect(await gate.decide(ask("/", "html"))).toEqual({ proxy: "t3_session" });
+    expect(gate.decide(ask("/", "html"))).toEqual({ proxy: "t3_session" }); // synchronous: the hit path
+    expect(gate.decide(ask("/ws", "upgrade"))).toEqual({ proxy: "t3_session" });
+    expect(asked).toEqual(["t3_session=v1"]);
+  });
+
+  test("/pair is always asked, whatever is cached (t3 sends a dead session there)", async () => {
+    const { gate, asked, ask } = gateWith("valid");
+    await gate.decide(ask("/", "html"));
+    await gate.decide(ask("/pair", "html"));
+    await gate.decide(ask("/pair", "html"));
+    expect(asked.length).toBe(3);
+  });
+
+  test("without a TTL nothing is cached", async () => {
+    const { gate, asked, ask } = gateWith("valid", 0);
+    await gate.decide(ask("/", "html"));
+    await gate.decide(ask("/", "html"));
+    expect(asked.length).toBe(2);
+  });
+
+  test("after forgetInstance (seen down or restarted) the instance is asked again", async () => {
+    const { gate, sessions, asked, pairings, ask } = gateWith("valid");
+    await gate.decide(ask("/", "html"));
+    sessions.forgetInstance(instance.port);
+    expect(gate.decide(ask("/", "html"))).toBeInstanceOf(Promise);
+    expect(asked.length).toBe(2);
+    expect(pairings()).toBe(0);
+  });
+
+  test("an XHR with a bound cookie is never asked; without one it is a 401, never a pairing", async () => {
+    const { gate, asked, pairings, ask } = gateWith("invalid");
+    expect(gate.decide(ask("/api/x", "xhr"))).toEqual({ proxy: "t3_session" });
+    const refused = gate.decide(ask("/api/x", "xhr", "t3_session=v1"));
+    expect(refused instanceof DispatchError && refused.kind).toBe("no_session");
+    expect([asked.length, pairings()]).toEqual([0, 0]);
+  });
+
+  test("an upgrade the instance refused on a cached answer: dropped session → 401, cache and pairing undone", async () => {
+    const { gate, sessions, undone, asked, ask, answer } = gateWith("valid");
+    await gate.decide(ask("/", "html"));
+    expect(gate.decide(ask("/ws", "upgrade"))).toEqual({ proxy: "t3_session" }); // let through on the cache
+    answer("invalid"); // the instance restarted without its sessions
+    const refused = new DispatchError("upstream_down", "Expected 101 status code: 401");
+    const explained = await gate.refusedUpgrade(ask("/ws", "upgrade").request, instance, refused);
+    expect([explained.kind, explained.status]).toEqual(["no_session", 401]);
+    expect([sessions.isValid(instance.port, "v1"), undone, asked.length]).toEqual([false, ["v1"], 2]);
+  });
+
+  test("an upgrade refused while the session is valid (or unanswered) keeps the bridge's error", async () => {
+    const refused = new DispatchError("upstream_down", "connection refused");
+    for (const word of ["valid", "unknown"] as const) {
+      const { gate, ask } = gateWith(word);
+      expect(await gate.refusedUpgrade(ask("/ws", "upgrade").request, instance, refused)).toBe(refused);
+    }
+  });
+});
+
+describe("SessionCache", () => {
+  test("entries expire after the TTL", async () => {
+    const cache = new SessionCache(30);
+    cache.remember(1, "a");
+    expect(cache.isValid(1, "a")).toBe(true);
+    await Bun.sleep(40);
+    expect(cache.isValid(1, "a")).toBe(false);
+  });
+
+  test("forgetInstance drops every answer about that port and no other", () => {
+    const cache = new SessionCache(60_000);
+    cache.remember(1, "a");
+    cache.remember(1, "b");
+    cache.remember(2, "a");
+    cache.forgetInstance(1);
+    expect([cache.isValid(1, "a"), cache.isValid(1, "b"), cache.isValid(2, "a")]).toEqual([false, false, true]);
+  });
+
+  test("bounded: past 10 000 entries the oldest goes first", () => {
+    const cache = new SessionCache(60_000);
+    for (let i = 0; i <= 10_000; i++) cache.remember(i % 7, `v${i}`);
+    expect(cache.isValid(0, "v0")).toBe(false);
+    expect(cache.isValid(1, "v1")).toBe(true);
+    expect(cache.isValid(10_000 % 7, "v10000")).toBe(true);
+  });
+});
