@@ -50,6 +50,8 @@ export interface FakeT3 {
     closeCodes: number[];
     /** Frames a `flood:` command has sent so far (held back while the dispatcher is backpressured). */
     floodSent: number;
+    /** Since when (Date.now()) a flood has waited for the dispatcher to take more; undefined while it flows. */
+    floodHeldSince: number | undefined;
     /** Every Cookie header it received (the last 1000): what an instance's owner could read. */
     cookieHeaders: string[];
     /** Requests by method, for counting what got through. */
@@ -77,11 +79,15 @@ function cookieValue(request: Request, name: string): string | undefined {
 /** Sends numbered frames as fast as the dispatcher takes them, resuming on drain. */
 function flood(ws: Socket, stats: FakeT3["stats"]): void {
   const state = ws.data.flood;
+  stats.floodHeldSince = undefined;
   while (state && state.next < state.count) {
     const frame = new Uint8Array(state.size).fill(state.next % 256);
     new DataView(frame.buffer).setUint32(0, state.next++);
     stats.floodSent++;
-    if (ws.send(frame) === -1) return; // backpressure: continue in drain
+    if (ws.send(frame) === -1) {
+      stats.floodHeldSince = Date.now(); // backpressure: continue in drain
+      return;
+    }
   }
 }
 
@@ -113,6 +119,7 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
     upgrades: 0,
     closeCodes: [],
     floodSent: 0,
+    floodHeldSince: undefined,
     cookieHeaders: [],
     methods: {},
   };

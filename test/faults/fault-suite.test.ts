@@ -8,6 +8,7 @@ import { startChild } from "../fixtures/child";
 import {
   Browser,
   fakeMintCommand,
+  floodHeldFor,
   isolatedSettings,
   OUTPOST,
   serveCommand,
@@ -399,14 +400,16 @@ describe("operations", () => {
       const metrics = await (await fetch(`${stack.metricsUrl}/metrics`)).text();
       ws.pause();
       ws.send("flood:800:65536");
-      await Bun.sleep(500);
+      await until(() => floodHeldFor(stack.instances.alice, 300));
+      const sentWhileHeld = stack.instances.alice?.stats.floodSent ?? 800;
       ws.resume();
       await until(() => received.length >= 800, 30_000);
       const inOrder = received.every((n, i) => n === i);
       record(
         "slow WebSocket consumer (800 × 64 KiB)",
-        `${received.length} received in order: ${inOrder}, ${800 - received.length} dropped`,
+        `instance held back at ${sentWhileHeld} sent; ${received.length} received in order: ${inOrder}, ${800 - received.length} dropped`,
       );
+      expect(sentWhileHeld).toBeLessThan(800);
       expect([received.length, inOrder]).toEqual([800, true]);
       expect(metrics).toContain("t3d_open_websockets 1");
       ws.close();
