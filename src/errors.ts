@@ -1,5 +1,9 @@
-// Errors are values with a kind. This is the one place that maps a kind to the
-// HTTP status, the body the browser sees, and the log line the operator reads.
+// Errors are values with a kind. One shape everywhere: a function that can fail
+// returns `T | Failure` (a check with nothing to return on success,
+// `Failure | undefined`), and the caller branches on `instanceof Failure`;
+// a Failure is returned, never thrown. DispatchError is the request path's
+// Failure, and this is the one place that maps its kind to the HTTP status,
+// the body the browser sees, and the log line the operator reads.
 import type { Logger } from "./log";
 
 export type ErrorKind =
@@ -55,16 +59,37 @@ const MESSAGE: Record<ErrorKind, string> = {
   internal: "t3-dispatch failed unexpectedly",
 };
 
-export class DispatchError extends Error {
+/** Why something failed: a kind to branch on and a detail for the operator (one line per problem in `problems`). */
+export class Failure<K extends string = string> {
+  readonly problems: readonly string[];
+
   constructor(
-    readonly kind: ErrorKind,
+    readonly kind: K,
     /** Operator-facing detail for the log line; never shown to the browser. */
     readonly detail: string,
+    problems?: readonly string[],
+  ) {
+    this.problems = problems ?? [detail];
+  }
+
+  /** One failure standing for several problems found in one pass (settings, start-up). */
+  static of<K extends string>(kind: K, problems: readonly string[]): Failure<K> {
+    return new Failure(kind, problems.join("; "), problems);
+  }
+
+  get message(): string {
+    return `${this.kind}: ${this.detail}`;
+  }
+}
+
+export class DispatchError extends Failure<ErrorKind> {
+  constructor(
+    kind: ErrorKind,
+    detail: string,
     /** Fields for the log line: a token's `reason` (`expired`, `alg_none`…), an impostor's `port` and `holder_uid`. */
     readonly fields: Readonly<Record<string, string | number>> = {},
   ) {
-    super(`${kind}: ${detail}`);
-    this.name = "DispatchError";
+    super(kind, detail);
   }
 
   get status(): number {

@@ -3,6 +3,7 @@
 // A port is not proof of who listens on it: any account may bind a port its
 // owner left free.
 import { readFileSync } from "node:fs";
+import { Failure } from "./errors";
 
 export interface Listener {
   /** The local address as /proc prints it (hex, host byte order per 32-bit word). */
@@ -52,12 +53,13 @@ export function readListenTable(tables: readonly string[] = TABLES): ListenTable
 }
 
 /** Why this process cannot see who listens (checked at start: the check must not fail silently), or undefined. */
-export function listenersUnreadable(): string | undefined {
+export function listenersUnreadable(): Failure<"listeners_unreadable"> | undefined {
   try {
     readFileSync(TABLES[0] ?? "", "latin1");
     return undefined;
   } catch (error) {
-    return `cannot read ${TABLES[0]} for the instance check: ${(error as Error).message}`;
+    const reason = (error as Error).message;
+    return new Failure("listeners_unreadable", `cannot read ${TABLES[0]} for the instance check: ${reason}`);
   }
 }
 

@@ -5,11 +5,9 @@ import { Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { isOsUser } from "./config/names";
 import { DispatchError } from "./errors";
-import type { ChildIO, CommandResult } from "./runtime/command";
+import type { CommandResult, CommandRunner } from "./runtime/command";
 
 const MintOutput = Type.Object({ credential: Type.String({ minLength: 1 }) });
-
-export type CommandRunner = (argv: string[], timeoutMs: number, io?: ChildIO) => Promise<CommandResult>;
 
 export interface MintOptions {
   command: string[];

@@ -4,6 +4,7 @@
 import { Accounts } from "./accounts";
 import { createApp } from "./app";
 import type { Settings } from "./config/settings";
+import { Failure } from "./errors";
 import { instanceCheck } from "./instance-check";
 import { addressesFor, listenersUnreadable } from "./listeners";
 import type { Logger } from "./log";
@@ -12,7 +13,6 @@ import { mintCredential } from "./mint";
 import { loadSecret, OwnerBinding } from "./owner";
 import { proofFromSettings } from "./proof/from-settings";
 import { Routing, readTableFile } from "./routing";
-import { runCommand } from "./runtime/command";
 import { runtime } from "./runtime/current";
 import type { Listening, OpenSockets } from "./runtime/runtime";
 import { watchFile } from "./runtime/watch";
@@ -39,10 +39,10 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
   const blind = addressesFor(settings.upstreamHost) ? listenersUnreadable() : undefined;
   const errors = [
     ...(loaded.ok ? [] : loaded.errors.map((e) => `${settings.dispatchFile}: ${e}`)),
-    ...(Array.isArray(proof) ? proof : []),
-    ...(blind ? [blind] : []),
+    ...(proof instanceof Failure ? proof.problems : []),
+    ...(blind ? [blind.detail] : []),
   ];
-  if (!loaded.ok || Array.isArray(proof) || blind) throw new StartupError(errors);
+  if (!loaded.ok || proof instanceof Failure || blind) throw new StartupError(errors);
 
   const metrics = new Metrics();
   const routing = new Routing(settings.dispatchFile, loaded.table, log, {
@@ -71,7 +71,7 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
       mintCredential(osUser, {
         command: settings.mintCommand,
         timeoutMs: settings.mintTimeoutMs,
-        run: (argv, timeoutMs) => runCommand(runtime.spawn, argv, timeoutMs),
+        run: runtime.runCommand,
       }),
     runtime,
     openSockets,
@@ -83,7 +83,7 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     const failed = restrictSocket(settings.listen.path, settings.listenMode, settings.listenGroup);
     if (failed) {
       await listening.stop();
-      throw new StartupError([failed]);
+      throw new StartupError([failed.detail]);
     }
   }
   const metricsServer = settings.metricsListen

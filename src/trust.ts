@@ -1,5 +1,6 @@
 // Which peers may assert an identity: the front proxy's addresses, as CIDRs.
 // Anyone else who sends the identity header is refused.
+import { Failure } from "./errors";
 
 type Range = { v6: boolean; base: bigint; mask: bigint };
 
@@ -39,13 +40,15 @@ function parseAddress(text: string): { v6: boolean; value: bigint } | undefined 
   return { v6: true, value: v6 };
 }
 
-function parseRange(cidr: string): Range | string {
+function parseRange(cidr: string): Range | Failure<"bad_cidr"> {
   const [address = "", bits] = cidr.split("/");
   const parsed = parseAddress(address);
-  if (!parsed) return `not an IP address: ${JSON.stringify(cidr)}`;
+  if (!parsed) return new Failure("bad_cidr", `not an IP address: ${JSON.stringify(cidr)}`);
   const width = parsed.v6 ? 128 : 32;
   const prefix = bits === undefined ? width : Number(bits);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > width) return `bad prefix length: ${JSON.stringify(cidr)}`;
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > width) {
+    return new Failure("bad_cidr", `bad prefix length: ${JSON.stringify(cidr)}`);
+  }
   const mask = ((1n << BigInt(width)) - 1n) ^ ((1n << BigInt(width - prefix)) - 1n);
   return { v6: parsed.v6, base: parsed.value & mask, mask };
 }
@@ -53,18 +56,18 @@ function parseRange(cidr: string): Range | string {
 export type PeerCheck = (address: string | undefined) => boolean;
 
 /**
- * A check for the configured peers, or the CIDRs it could not read. An unknown
+ * A check for the configured peers, or every CIDR it could not read. An unknown
  * address is not trusted here: only the peer proof decides about a Unix socket.
  */
-export function trustedPeers(cidrs: string[]): PeerCheck | string[] {
+export function trustedPeers(cidrs: string[]): PeerCheck | Failure<"bad_cidr"> {
   const ranges: Range[] = [];
   const errors: string[] = [];
   for (const cidr of cidrs) {
     const range = parseRange(cidr);
-    if (typeof range === "string") errors.push(`trustedProxies: ${range}`);
+    if (range instanceof Failure) errors.push(`trustedProxies: ${range.detail}`);
     else ranges.push(range);
   }
-  if (errors.length > 0) return errors;
+  if (errors.length > 0) return Failure.of("bad_cidr", errors);
   // Peers are few (the front proxy): remember each verdict rather than redo BigInt math per request.
   const verdicts = new Map<string, boolean>();
   return (address) => {

@@ -2,6 +2,7 @@
 // that the front can connect and nobody else. Set right after the bind (under
 // the unit's UMask=0077 the socket starts owner-only).
 import { chmodSync, chownSync, readFileSync } from "node:fs";
+import { Failure } from "./errors";
 
 /** A group's id from a group-format file, or undefined. */
 export function gidOf(group: string, groupFile = "/etc/group"): number | undefined {
@@ -13,16 +14,16 @@ export function gidOf(group: string, groupFile = "/etc/group"): number | undefin
 }
 
 /** Applies mode and group; undefined, or what failed. */
-export function restrictSocket(path: string, mode: number, group: string): string | undefined {
+export function restrictSocket(path: string, mode: number, group: string): Failure<"socket_access"> | undefined {
   try {
     if (group !== "") {
       const gid = gidOf(group);
-      if (gid === undefined) return `listenGroup ${group}: no such group`;
+      if (gid === undefined) return new Failure("socket_access", `listenGroup ${group}: no such group`);
       chownSync(path, -1, gid);
     }
     chmodSync(path, mode);
     return undefined;
   } catch (error) {
-    return `${path}: ${(error as Error).message}`;
+    return new Failure("socket_access", `${path}: ${(error as Error).message}`);
   }
 }

@@ -3,14 +3,18 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { DispatchError } from "../src/errors";
 import { mintCredential } from "../src/mint";
-import { runCommand } from "../src/runtime/spawn";
+import { bunRuntime } from "../src/runtime/bun";
 import { fakeMintCommand, tempDir } from "./fixtures/stack";
 
 const stateRoot = tempDir();
 afterAll(() => rmSync(stateRoot, { recursive: true, force: true }));
 
 const mintWith = (mode: string, osUser = "alice", timeoutMs = 10_000) =>
-  mintCredential(osUser, { command: fakeMintCommand(stateRoot, mode).split(" "), timeoutMs, run: runCommand });
+  mintCredential(osUser, {
+    command: fakeMintCommand(stateRoot, mode).split(" "),
+    timeoutMs,
+    run: bunRuntime.runCommand,
+  });
 
 describe("mint", () => {
   test("parses the CLI's pretty-printed multi-line JSON", async () => {
@@ -50,7 +54,7 @@ describe("mint", () => {
     const result = (await mintCredential("alice", {
       command: ["/nonexistent/t3-mint"],
       timeoutMs: 1000,
-      run: runCommand,
+      run: bunRuntime.runCommand,
     })) as DispatchError;
     expect(result.kind).toBe("mint_failed");
   });

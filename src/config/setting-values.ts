@@ -1,5 +1,6 @@
 // The forms a setting's text takes once read: durations, listen addresses and
 // comma-separated lists. Pure parsing, no knowledge of which setting uses which.
+import { Failure } from "../errors";
 
 export type ListenAddress = { kind: "tcp"; hostname: string; port: number } | { kind: "unix"; path: string };
 
@@ -17,14 +18,18 @@ export function durationMs(value: string | number): number {
   return Number(match[1]) * (UNIT_MS[match[2] ?? "ms"] ?? 1);
 }
 
-export function parseListen(value: string): ListenAddress | string {
+export function parseListen(value: string): ListenAddress | Failure<"bad_listen"> {
   if (value.startsWith("unix:")) {
     const path = value.slice("unix:".length);
-    return path.startsWith("/") ? { kind: "unix", path } : `listen: unix socket path must be absolute: ${value}`;
+    return path.startsWith("/")
+      ? { kind: "unix", path }
+      : new Failure("bad_listen", `unix socket path must be absolute: ${value}`);
   }
   const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(value);
   const port = Number(match?.[2]);
-  if (!match?.[1] || port > 65535) return `listen: expected host:port or unix:/path, got ${JSON.stringify(value)}`;
+  if (!match?.[1] || port > 65535) {
+    return new Failure("bad_listen", `expected host:port or unix:/path, got ${JSON.stringify(value)}`);
+  }
   return { kind: "tcp", hostname: match[1].replace(/^\[|\]$/g, ""), port };
 }
 

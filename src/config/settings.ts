@@ -3,6 +3,7 @@
 // problem is reported at once.
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { Failure } from "../errors";
 import { trustedPeers } from "../trust";
 import { durationMs, type ListenAddress, list, parseListen } from "./setting-values";
 
@@ -278,13 +279,12 @@ export function resolveSettings(sources: { file?: unknown; env?: unknown; flags?
   }
   const raw: RawSettings = Object.assign({ ...DEFAULTS }, ...parts);
   const listen = parseListen(raw.listen);
-  if (typeof listen === "string") errors.push(listen);
+  if (listen instanceof Failure) errors.push(`listen: ${listen.detail}`);
   const metricsListen = raw.metricsListen === "off" ? undefined : parseListen(raw.metricsListen);
-  if (typeof metricsListen === "string") errors.push(`metricsListen: ${metricsListen}`);
+  if (metricsListen instanceof Failure) errors.push(`metricsListen: ${metricsListen.detail}`);
   const peers = trustedPeers(list(raw.trustedProxies));
-  if (Array.isArray(peers)) errors.push(...peers);
-  if (errors.length > 0 || typeof listen === "string" || typeof metricsListen === "string")
-    return { ok: false, errors };
+  if (peers instanceof Failure) errors.push(...peers.problems);
+  if (errors.length > 0 || listen instanceof Failure || metricsListen instanceof Failure) return { ok: false, errors };
   const argv = (command: string): string[] => command.trim().split(/\s+/);
   return {
     ok: true,

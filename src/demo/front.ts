@@ -3,12 +3,13 @@
 // `<user>@example.com` (username, signed token, JWKS URL) injected and any
 // client-sent X-authentik-* dropped, WebSockets included.
 
+import { Elysia } from "elysia";
 import { DispatchError } from "../errors";
 import { createLogger } from "../log";
 import { isWebSocketUpgrade, takeWebSocketHandshake, upstreamRequestHeaders } from "../proxy/headers";
 import { forwardHttp } from "../proxy/http";
-import { bunRuntime } from "../runtime/bun";
-import { bridgeSocketHandler, bridgeWebSocket } from "../runtime/websocket-bridge";
+import { runtime } from "../runtime/current";
+import type { Listening, OpenSockets } from "../runtime/runtime";
 import type { FakeOutpost } from "./fake-outpost";
 
 const USER_COOKIE = "demo_user";
@@ -24,65 +25,63 @@ function loginPage(users: string[]): Response {
   );
 }
 
-export function startFront(options: { port: number; dispatcherUrl: string; users: string[]; outpost: FakeOutpost }) {
+export function startFront(options: {
+  port: number;
+  dispatcherUrl: string;
+  users: string[];
+  outpost: FakeOutpost;
+}): Listening {
   const log = createLogger();
-  const server = Bun.serve({
-    hostname: "127.0.0.1",
-    port: options.port,
-    idleTimeout: 0,
-    async fetch(request, srv) {
-      const url = new URL(request.url);
-      if (url.pathname === "/__front/login") {
-        const user = url.searchParams.get("user") ?? "";
-        if (!options.users.includes(user)) return loginPage(options.users);
-        return new Response(null, {
-          status: 302,
-          headers: {
-            location: "/",
-            "set-cookie": `${USER_COOKIE}=${user}; Path=/; HttpOnly; SameSite=Lax`,
-          },
-        });
-      }
-      if (url.pathname === "/__front/logout") {
-        return new Response(null, {
-          status: 302,
-          headers: {
-            location: "/",
-            "set-cookie": `${USER_COOKIE}=; Path=/; Max-Age=0`,
-          },
-        });
-      }
-      const user = /(?:^|;\s*)demo_user=([a-z]+)/.exec(request.headers.get("cookie") ?? "")?.[1];
-      if (!user || !options.users.includes(user)) return loginPage(options.users);
-      const headers = upstreamRequestHeaders(request, {
-        clientAddress: srv.requestIP(request)?.address,
-        dropPrefixes: ["x-authentik-"],
+  const open: OpenSockets = new Set();
+
+  async function forward(request: Request, server: unknown): Promise<Response | undefined> {
+    const url = new URL(request.url);
+    if (url.pathname === "/__front/login") {
+      const user = url.searchParams.get("user") ?? "";
+      if (!options.users.includes(user)) return loginPage(options.users);
+      return new Response(null, {
+        status: 302,
+        headers: {
+          location: "/",
+          "set-cookie": `${USER_COOKIE}=${user}; Path=/; HttpOnly; SameSite=Lax`,
+        },
       });
-      for (const [name, value] of Object.entries(await options.outpost.headersFor(`${user}@example.com`)))
-        headers.set(name, value);
-      const target = options.dispatcherUrl + url.pathname + url.search;
-      if (isWebSocketUpgrade(request)) {
-        const protocols = takeWebSocketHandshake(request, headers);
-        const failed = await bridgeWebSocket(
-          srv,
+    }
+    if (url.pathname === "/__front/logout") {
+      return new Response(null, {
+        status: 302,
+        headers: {
+          location: "/",
+          "set-cookie": `${USER_COOKIE}=; Path=/; Max-Age=0`,
+        },
+      });
+    }
+    const user = /(?:^|;\s*)demo_user=([a-z]+)/.exec(request.headers.get("cookie") ?? "")?.[1];
+    if (!user || !options.users.includes(user)) return loginPage(options.users);
+    const headers = upstreamRequestHeaders(request, {
+      clientAddress: runtime.peerAddress(server, request),
+      dropPrefixes: ["x-authentik-"],
+    });
+    for (const [name, value] of Object.entries(await options.outpost.headersFor(`${user}@example.com`)))
+      headers.set(name, value);
+    const target = options.dispatcherUrl + url.pathname + url.search;
+    const answer = isWebSocketUpgrade(request)
+      ? await runtime.bridgeWebSocket(
+          server,
           request,
           {
             url: target.replace(/^http/, "ws"),
             headers,
-            protocols,
+            protocols: takeWebSocketHandshake(request, headers),
             connectTimeoutMs: 10_000,
           },
           log,
-        );
-        return failed ? new Response(`${failed.message}\n`, { status: 502 }) : undefined;
-      }
-      const response = await forwardHttp(request, target, headers, bunRuntime.fetchUpstream);
-      return response instanceof DispatchError ? new Response(`${response.message}\n`, { status: 502 }) : response;
-    },
-    websocket: bridgeSocketHandler,
-  });
-  return {
-    url: `http://127.0.0.1:${server.port}`,
-    stop: () => server.stop(true),
-  };
+          open,
+        )
+      : await forwardHttp(request, target, headers, runtime.fetchUpstream);
+    return answer instanceof DispatchError ? new Response(`${answer.message}\n`, { status: 502 }) : answer;
+  }
+
+  const app = new Elysia().all("*", ({ request, server }) => forward(request, server), { parse: "none" });
+  return runtime.serveApp(app, { kind: "tcp", hostname: "127.0.0.1", port: options.port });
 }

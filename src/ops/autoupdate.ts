@@ -7,7 +7,7 @@
 // and checked — and the version is remembered as bad. Versions reach root's
 // command lines only after they match VERSION: an instance's owner controls
 // what its /.well-known/t3/environment says.
-import type { CommandRunner } from "../mint";
+import type { CommandRunner } from "../runtime/command";
 import type { BackupResult } from "./backup";
 import type { InstanceHealth } from "./healthcheck";
 import type { RestoreResult } from "./restore";

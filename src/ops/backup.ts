@@ -7,7 +7,7 @@
 // good one, and one failing database fails alone.
 import { closeSync, fstatSync, fsyncSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import type { CommandRunner } from "../mint";
+import type { CommandRunner } from "../runtime/command";
 import { fsyncPath } from "../runtime/sqlite";
 import { asAccount } from "./as-account";
 import { createExclusive, ensurePrivateDir, hasSqliteHeader } from "./private-files";

@@ -5,6 +5,7 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Settings } from "../config/settings";
+import { Failure } from "../errors";
 import { addressesFor } from "../listeners";
 import { memoryLogger } from "../log";
 import { proofFromSettings } from "../proof/from-settings";
@@ -22,7 +23,7 @@ export interface CheckLine {
 async function checkProof(settings: Settings): Promise<CheckLine[]> {
   const log = memoryLogger();
   const proof = await proofFromSettings(settings, log);
-  if (Array.isArray(proof)) return proof.map((what) => ({ ok: false, what: `identityProof: ${what}` }));
+  if (proof instanceof Failure) return proof.problems.map((what) => ({ ok: false, what: `identityProof: ${what}` }));
   const unfetched = log.lines.find((l) => l.event === "jwks_fetch_failed");
   if (unfetched) return [{ ok: false, what: `jwksUrl ${settings.proof.jwksUrl}: ${unfetched.reason}` }];
   if (proof.mode === "peer" && settings.listen.kind === "tcp") {

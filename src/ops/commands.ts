@@ -8,12 +8,12 @@ import { Accounts } from "../accounts";
 import { parseSettingsArgs, settingsOrExit } from "../config/args";
 import type { Settings } from "../config/settings";
 import type { Instance } from "../config/table";
+import { Failure } from "../errors";
 import { instanceCheck } from "../instance-check";
 import { mintCredential } from "../mint";
 import { readTableFile } from "../routing";
+import { runtime } from "../runtime/current";
 import { selfCommand } from "../runtime/self";
-import { runCommand } from "../runtime/spawn";
-import { probeWebSocket } from "../runtime/websocket-probe";
 import { fetchServerVersion } from "../t3/client";
 import { restoreFromStdin, snapshotToStdout } from "./account-side";
 import { type AutoupdateState, autoupdate } from "./autoupdate";
@@ -24,14 +24,17 @@ import { readTrusted, writeTrusted } from "./private-files";
 import { type RestoreOptions, restoreDatabase } from "./restore";
 import { stateDbTargets } from "./state-db";
 
-/** The table's instances, optionally just one user's; or a message why not. */
-export async function selectInstances(settings: Settings, user: string | undefined): Promise<Instance[] | string> {
+/** The table's instances, optionally just one user's; or why not. */
+export async function selectInstances(
+  settings: Settings,
+  user: string | undefined,
+): Promise<Instance[] | Failure<"no_instances">> {
   const table = await readTableFile(settings.dispatchFile);
-  if (!table.ok) return `${settings.dispatchFile}: ${table.errors.join("; ")}`;
+  if (!table.ok) return new Failure("no_instances", `${settings.dispatchFile}: ${table.errors.join("; ")}`);
   const all = [...table.table.values()].sort((a, b) => a.user.localeCompare(b.user));
   if (user === undefined) return all;
   const one = all.find((i) => i.user === user);
-  return one ? [one] : `no user ${JSON.stringify(user)} in ${settings.dispatchFile}`;
+  return one ? [one] : new Failure("no_instances", `no user ${JSON.stringify(user)} in ${settings.dispatchFile}`);
 }
 
 function fail(command: string, message: string, code = 2): number {
@@ -45,7 +48,7 @@ export function backupOptions(settings: Settings, overrides: { dest?: string; ke
     keep: overrides.keep ?? settings.ops.backupKeep,
     timeoutMs: settings.ops.backupTimeoutMs,
     snapshotCommand: [...selfCommand(), "snapshot-db"],
-    run: runCommand,
+    run: runtime.runCommand,
   };
 }
 
@@ -53,7 +56,7 @@ export function restoreOptions(settings: Settings): RestoreOptions {
   return {
     restoreCommand: [...selfCommand(), "restore-db"],
     timeoutMs: settings.ops.backupTimeoutMs,
-    run: runCommand,
+    run: runtime.runCommand,
   };
 }
 
@@ -69,8 +72,12 @@ export function healthDeps(settings: Settings): HealthDeps {
       onReplaced() {},
     }),
     mint: (osUser) =>
-      mintCredential(osUser, { command: settings.mintCommand, timeoutMs: settings.mintTimeoutMs, run: runCommand }),
-    probeWebSocket,
+      mintCredential(osUser, {
+        command: settings.mintCommand,
+        timeoutMs: settings.mintTimeoutMs,
+        run: runtime.runCommand,
+      }),
+    probeWebSocket: runtime.probeWebSocket,
     upstreamHost: settings.upstreamHost,
     timeoutMs: settings.ops.healthTimeoutMs,
   };
@@ -82,7 +89,7 @@ export async function healthcheckCommand(args: string[]): Promise<number> {
   );
   if (typeof parsed === "number") return parsed;
   const instances = await selectInstances(parsed.settings, parsed.values.user as string | undefined);
-  if (typeof instances === "string") return fail("healthcheck", instances);
+  if (instances instanceof Failure) return fail("healthcheck", instances.detail);
   const deps = healthDeps(parsed.settings);
   const results = await Promise.all(instances.map((instance) => checkInstance(instance, deps)));
   process.stdout.write(parsed.values.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatHealth(results)}\n`);
@@ -104,7 +111,7 @@ export async function backupCommand(args: string[]): Promise<number> {
   if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1))
     return fail("backup", "--keep must be a whole number ≥ 1");
   const instances = await selectInstances(settings, values.user as string | undefined);
-  if (typeof instances === "string") return fail("backup", instances);
+  if (instances instanceof Failure) return fail("backup", instances.detail);
   const { targets, errors } = targetsOf(settings, instances);
   const results = await backupAll(targets, backupOptions(settings, { dest: values.dest as string | undefined, keep }));
   for (const error of errors) results.push({ user: error.split(":")[0] ?? "?", db: "?", ok: false, ms: 0, error });
@@ -122,7 +129,7 @@ export async function restoreCommand(args: string[]): Promise<number> {
     return fail("restore", "usage: restore --user U --from FILE [--force]");
   }
   const instances = await selectInstances(settings, values.user);
-  if (typeof instances === "string") return fail("restore", instances);
+  if (instances instanceof Failure) return fail("restore", instances.detail);
   const { targets, errors } = targetsOf(settings, instances);
   const target = targets[0];
   if (!target) return fail("restore", errors.join("; "));
@@ -207,7 +214,7 @@ export async function autoupdateCommand(args: string[]): Promise<number> {
   if (typeof parsed === "number") return parsed;
   const { settings, values } = parsed;
   const instances = await selectInstances(settings, undefined);
-  if (typeof instances === "string") return fail("autoupdate", instances);
+  if (instances instanceof Failure) return fail("autoupdate", instances.detail);
   const { targets, errors } = targetsOf(settings, instances);
   if (errors.length > 0) return fail("autoupdate", errors.join("; "));
   const statePath = settings.ops.autoupdateState;
@@ -222,7 +229,7 @@ export async function autoupdateCommand(args: string[]): Promise<number> {
     {
       instances: targets,
       commands: settings.ops.commands,
-      run: runCommand,
+      run: runtime.runCommand,
       commandTimeoutMs: COMMAND_TIMEOUT_MS,
       readyTimeoutMs: settings.ops.readyTimeoutMs,
       canary: settings.ops.canary,

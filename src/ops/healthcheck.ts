@@ -3,8 +3,9 @@
 // `GET / → 200` check once passed a build whose pairing was broken). It reuses
 // the dispatcher's own mint and t3 client code.
 import type { Instance } from "../config/table";
-import { DispatchError } from "../errors";
+import { type DispatchError, Failure } from "../errors";
 import type { InstanceCheck } from "../instance-check";
+import type { Runtime } from "../runtime/runtime";
 import { checkSession, type Exchanged, exchangeCredential } from "../t3/client";
 
 export type Step = "instance" | "mint" | "exchange" | "session" | "websocket";
@@ -29,8 +30,7 @@ export interface HealthDeps {
   /** The instance check (who holds the port); undefined where instances are not local. */
   instances?: Pick<InstanceCheck, "fresh">;
   mint(osUser: string): Promise<string | DispatchError>;
-  /** Undefined when a WebSocket with these headers opened, else why not. */
-  probeWebSocket(url: string, headers: Record<string, string>, timeoutMs: number): Promise<string | undefined>;
+  probeWebSocket: Runtime["probeWebSocket"];
   upstreamHost: string;
   timeoutMs: number;
 }
@@ -46,54 +46,51 @@ export async function checkInstance(instance: Instance, deps: HealthDeps): Promi
     endpoint,
     steps,
   });
-  /** Times one step; its body returns a value to go on with, or a reason to stop. */
-  async function step<T>(name: Step, body: () => Promise<T | { failed: string }>): Promise<T | undefined> {
+  /** Times one step; its body returns a value to go on with, or the Failure that stops the check. */
+  async function step<T>(name: Step, body: () => Promise<T | Failure>): Promise<T | undefined> {
     const started = performance.now();
     const result = await body();
     const ms = Math.round(performance.now() - started);
-    const failed = typeof result === "object" && result !== null && "failed" in result;
-    steps.push({ step: name, ok: !failed, ms, ...(failed ? { detail: (result as { failed: string }).failed } : {}) });
-    return failed ? undefined : (result as T);
+    if (result instanceof Failure) {
+      steps.push({ step: name, ok: false, ms, detail: result.message });
+      return undefined;
+    }
+    steps.push({ step: name, ok: true, ms });
+    return result;
   }
-  const fail = (error: DispatchError) => ({ failed: `${error.kind}: ${error.detail}` });
 
   // No credential is minted for, or sent to, a port another account holds.
   if (deps.instances) {
     const genuine = await step("instance", async () => {
-      const refused = deps.instances?.fresh(instance);
-      return refused ? fail(refused) : true;
+      return deps.instances?.fresh(instance) ?? true;
     });
     if (genuine === undefined) return report(false);
   }
-  const credential = await step("mint", async () => {
-    const result = await deps.mint(instance.osUser);
-    return result instanceof DispatchError ? fail(result) : result;
+  const credential = await step<string>("mint", async () => {
+    return deps.mint(instance.osUser);
   });
   if (credential === undefined) return report(false);
 
   const exchanged = await step<Exchanged>("exchange", async () => {
     const result = await exchangeCredential(base, instance.port, credential, deps.timeoutMs);
-    if (result instanceof DispatchError) return fail(result);
-    return result.setCookies.length > 0 ? result : { failed: "the 200 carried no Set-Cookie" };
+    if (result instanceof Failure || result.setCookies.length > 0) return result;
+    return new Failure("exchange_without_cookie", "the 200 carried no Set-Cookie");
   });
   if (exchanged === undefined) return report(false);
   const cookie = exchanged.setCookies.map((line) => line.split(";")[0]).join("; ");
 
   const session = await step("session", async () => {
     const verdict = await checkSession(base, cookie, deps.timeoutMs);
-    if (verdict.state === "unknown") return { failed: verdict.reason };
-    return verdict.state === "valid" ? true : { failed: "authenticated: false with the new cookie" };
+    if (verdict.state === "unknown") return new Failure("session_unanswered", verdict.reason);
+    return verdict.state === "valid"
+      ? true
+      : new Failure("session_invalid", "authenticated: false with the new cookie");
   });
   if (session === undefined) return report(false, exchanged.endpoint);
 
-  const socket = await step("websocket", async () => {
-    const failure = await deps.probeWebSocket(
-      `ws://${deps.upstreamHost}:${instance.port}/ws`,
-      { cookie },
-      deps.timeoutMs,
-    );
-    return failure === undefined ? true : { failed: failure };
-  });
+  const socket = await step("websocket", () =>
+    deps.probeWebSocket(`ws://${deps.upstreamHost}:${instance.port}/ws`, { cookie }, deps.timeoutMs),
+  );
   return report(socket !== undefined, exchanged.endpoint);
 }
 

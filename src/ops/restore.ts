@@ -5,7 +5,7 @@
 // the user's directory, so a swapped partial file or a symlinked directory
 // reaches only what the user could reach anyway.
 import { closeSync } from "node:fs";
-import type { CommandRunner } from "../mint";
+import type { CommandRunner } from "../runtime/command";
 import { asAccount } from "./as-account";
 import { hasSqliteHeader, openTrusted } from "./private-files";
 import type { StateDbTarget } from "./state-db";

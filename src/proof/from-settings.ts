@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import type { ListenAddress } from "../config/setting-values";
 import type { ProofSettings } from "../config/settings";
+import { Failure } from "../errors";
 import type { Logger } from "../log";
 import { trustedPeers } from "../trust";
 import { parseJwks, RemoteKeys, type TokenKeys } from "./keys";
@@ -16,21 +17,24 @@ const JWKS_COOLDOWN_MS = 30_000;
 /** Shorter secrets are guessable; Authentik's client secrets are 128 characters. */
 const MIN_SECRET = 16;
 
-function readSecret(setting: string, path: string): Buffer | string {
-  if (path === "") return `${setting} is not set`;
+type ProofFailure = Failure<"bad_proof_settings">;
+const failure = (detail: string): ProofFailure => new Failure("bad_proof_settings", detail);
+
+function readSecret(setting: string, path: string): Buffer | ProofFailure {
+  if (path === "") return failure(`${setting} is not set`);
   try {
     const secret = readFileSync(path);
     const trimmed = Buffer.from(secret.toString("utf8").trim());
-    return trimmed.length >= MIN_SECRET ? trimmed : `${setting} ${path}: shorter than ${MIN_SECRET} bytes`;
+    return trimmed.length >= MIN_SECRET ? trimmed : failure(`${setting} ${path}: shorter than ${MIN_SECRET} bytes`);
   } catch (error) {
-    return `${setting} ${path}: ${(error as Error).message}`;
+    return failure(`${setting} ${path}: ${(error as Error).message}`);
   }
 }
 
-async function tokenKeys(proof: ProofSettings, log: Logger): Promise<TokenKeys | string> {
+async function tokenKeys(proof: ProofSettings, log: Logger): Promise<TokenKeys | ProofFailure> {
   const sources = [proof.jwksUrl, proof.jwksFile, proof.jwtSecretFile].filter((s) => s !== "");
   if (sources.length !== 1) {
-    return `identityProof jwt needs exactly one of jwksUrl, jwksFile, jwtSecretFile (${sources.length} set)`;
+    return failure(`identityProof jwt needs exactly one of jwksUrl, jwksFile, jwtSecretFile (${sources.length} set)`);
   }
   if (proof.jwksUrl !== "") {
     const remote = new RemoteKeys(proof.jwksUrl, { timeoutMs: JWKS_TIMEOUT_MS, cooldownMs: JWKS_COOLDOWN_MS, log });
@@ -43,33 +47,35 @@ async function tokenKeys(proof: ProofSettings, log: Logger): Promise<TokenKeys |
     try {
       text = readFileSync(proof.jwksFile, "utf8");
     } catch (error) {
-      return `jwksFile ${proof.jwksFile}: ${(error as Error).message}`;
+      return failure(`jwksFile ${proof.jwksFile}: ${(error as Error).message}`);
     }
     const keys = parseJwks(text);
-    return typeof keys === "string" ? `jwksFile ${proof.jwksFile}: ${keys}` : { kind: "jwks", getKey: keys };
+    return keys instanceof Failure
+      ? failure(`jwksFile ${proof.jwksFile}: ${keys.detail}`)
+      : { kind: "jwks", getKey: keys };
   }
   const secret = readSecret("jwtSecretFile", proof.jwtSecretFile);
-  return typeof secret === "string" ? secret : { kind: "secret", secret: new Uint8Array(secret) };
+  return secret instanceof Failure ? secret : { kind: "secret", secret: new Uint8Array(secret) };
 }
 
 export async function proofFromSettings(
   settings: { proof: ProofSettings; identityHeader: string; trustedProxies: string[]; listen: ListenAddress },
   log: Logger,
-): Promise<Proof | string[]> {
+): Promise<Proof | Failure> {
   const { proof, identityHeader } = settings;
   if (proof.mode === "jwt") {
     const keys = await tokenKeys(proof, log);
-    if (typeof keys === "string") return [keys];
+    if (keys instanceof Failure) return keys;
     const rules = { issuer: proof.issuer, audience: proof.audience, clockToleranceS: CLOCK_TOLERANCE_S };
     return tokenProof(new TokenVerifier(keys, rules), proof.tokenHeader, identityHeader);
   }
   if (proof.mode === "secret") {
     const secret = readSecret("proofSecretFile", proof.secretFile);
-    if (typeof secret === "string") return [secret];
+    if (secret instanceof Failure) return secret;
     return secretProof(secret, proof.secretHeader ?? "", identityHeader);
   }
   const trusted = trustedPeers(settings.trustedProxies);
-  if (Array.isArray(trusted)) return trusted;
+  if (trusted instanceof Failure) return trusted;
   if (settings.listen.kind === "tcp") {
     log.log("warn", "identity_by_peer_address", {
       detail: "identityProof peer on a TCP listener: any local account can act as any user",

@@ -8,6 +8,7 @@
 import { Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
+import { Failure } from "../errors";
 import type { Logger } from "../log";
 
 /** The JWKS document's shape (RFC 7517 §5); jose checks each key itself. */
@@ -19,14 +20,14 @@ const JwkSet = Type.Object({
 export type TokenKeys = { kind: "secret"; secret: Uint8Array } | { kind: "jwks"; getKey: JWTVerifyGetKey };
 
 /** A JWKS document's text → a local key set, or why it is not one. */
-export function parseJwks(text: string): JWTVerifyGetKey | string {
+export function parseJwks(text: string): JWTVerifyGetKey | Failure<"bad_jwks"> {
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    return `not JSON: ${(error as Error).message}`;
+    return new Failure("bad_jwks", `not JSON: ${(error as Error).message}`);
   }
-  if (!Value.Check(JwkSet, json)) return 'not a JWKS document ({"keys": [...]})';
+  if (!Value.Check(JwkSet, json)) return new Failure("bad_jwks", 'not a JWKS document ({"keys": [...]})');
   return createLocalJWKSet(json as JSONWebKeySet);
 }
 
@@ -48,10 +49,9 @@ export class RemoteKeys {
     private readonly options: RemoteOptions,
   ) {}
 
-  /** The first fetch; undefined when it worked, else why (the service still starts and retries). */
-  async start(): Promise<string | undefined> {
+  /** The first fetch (the service starts even when it fails, and retries; the failure is logged). */
+  async start(): Promise<void> {
     await this.refresh();
-    return this.local ? undefined : `no keys from ${this.url}`;
   }
 
   /** For jwtVerify: the key for a token's header, refreshing once per cooldown for an unknown kid. */
@@ -86,7 +86,7 @@ export class RemoteKeys {
       });
       if (response.status !== 200) throw new Error(`answered ${response.status}`);
       const parsed = parseJwks(await response.text());
-      if (typeof parsed === "string") throw new Error(parsed);
+      if (parsed instanceof Failure) throw new Error(parsed.detail);
       this.local = parsed;
       this.options.log.log("info", "jwks_fetched", { url: this.url });
     } catch (error) {

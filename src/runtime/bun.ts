@@ -1,11 +1,27 @@
 // The Bun runtime: Elysia's own Bun adapter serves (server.upgrade for
 // WebSockets), Bun.spawn runs children, node:process signals, node:fs watch.
 import { watch } from "node:fs";
+import { type ChildIO, commandRunner, type Spawned } from "./command";
 import { withReadyBody } from "./ready-body";
 import type { Runtime } from "./runtime";
 import { peerAddress, serveApp, serveFetch } from "./serve";
-import { spawnBun } from "./spawn";
 import { bridgeWebSocket } from "./websocket-bridge";
+import { probeWebSocketBun } from "./websocket-probe";
+
+function spawnBun(argv: string[], io: ChildIO): Spawned {
+  const child = Bun.spawn(argv, {
+    stdin: io.stdin ?? "ignore",
+    stdout: io.stdout ?? "pipe",
+    stderr: "pipe",
+    env: io.env,
+  });
+  return {
+    stdout: typeof child.stdout === "number" || child.stdout === undefined ? undefined : child.stdout,
+    stderr: child.stderr,
+    exited: child.exited,
+    kill: (signal) => child.kill(signal),
+  };
+}
 
 /** Bun's fetch extensions for a proxy. */
 interface BunProxyInit extends RequestInit {
@@ -28,7 +44,8 @@ export const bunRuntime: Runtime = {
     fetch(url, { ...init, decompress: false, timeout: false } as BunProxyInit).then((response) =>
       init.method === "HEAD" ? response : withReadyBody(response),
     ),
-  spawn: spawnBun,
+  runCommand: commandRunner(spawnBun),
+  probeWebSocket: probeWebSocketBun,
   onSignal: (signal, handler) => void process.on(signal, handler),
   watchDirectory(dir, onEvent, onError) {
     try {

@@ -1,6 +1,6 @@
 // Running a command with a hard timeout, on whatever runtime started it (the
-// runtime supplies the child). The argv is an array (no shell), so no element
-// is ever re-parsed.
+// runtime supplies the child: each runtime's runCommand is commandRunner of its
+// spawn). The argv is an array (no shell), so no element is ever re-parsed.
 
 export interface CommandResult {
   exitCode: number | null;
@@ -18,6 +18,9 @@ export interface ChildIO {
 }
 
 export type Signal = "SIGTERM" | "SIGKILL";
+
+/** Runs argv to its end or the timeout; the one signature every caller (mint, ops) takes. */
+export type CommandRunner = (argv: string[], timeoutMs: number, io?: ChildIO) => Promise<CommandResult>;
 
 /** A started child, as a runtime hands it over (no stdout stream when it was sent to a file). */
 export interface Spawned {
@@ -40,12 +43,13 @@ export const KILL_GRACE_MS = 2000;
 const text = (stream: ReadableStream<Uint8Array> | undefined) =>
   stream ? new Response(stream).text() : Promise.resolve("");
 
-export async function runCommand(
-  spawn: (argv: string[]) => Spawned,
-  argv: string[],
-  timeoutMs: number,
-): Promise<CommandResult> {
-  const child = spawn(argv);
+/** The runCommand of a runtime whose children `spawn` starts. */
+export const commandRunner =
+  (spawn: (argv: string[], io: ChildIO) => Spawned): CommandRunner =>
+  async (argv, timeoutMs, io = {}) =>
+    untilExitOrTimeout(spawn(argv, io), timeoutMs);
+
+async function untilExitOrTimeout(child: Spawned, timeoutMs: number): Promise<CommandResult> {
   let exited = false;
   void child.exited.finally(() => {
     exited = true;

@@ -33,7 +33,14 @@ export interface DenoApi {
   ): { socket: WebSocket; response: Response };
   Command: new (
     command: string,
-    options: { args: string[]; stdin: "null"; stdout: "piped"; stderr: "piped" },
+    options: {
+      args: string[];
+      stdin: "null";
+      stdout: "piped";
+      stderr: "piped";
+      env?: Record<string, string>;
+      clearEnv?: boolean;
+    },
   ) => { spawn(): DenoChild };
   addSignalListener(signal: string, handler: () => void): void;
   watchFs(path: string): AsyncIterable<{ kind: string; paths: string[] }> & { close(): void };

@@ -4,6 +4,8 @@
 // the Bun binary carries this module unused.
 import { basename } from "node:path";
 import type { ListenAddress } from "../config/setting-values";
+import { Failure } from "../errors";
+import { type ChildIO, commandRunner, type Spawned } from "./command";
 import type { DenoApi, DenoGlobals, DenoHttpServer } from "./deno-api";
 import { bridgeWebSocketDeno } from "./deno-websocket-bridge";
 import { listenUrl, type Runtime } from "./runtime";
@@ -44,6 +46,48 @@ function webSocketStream() {
   return stream;
 }
 
+/** Deno.Command: argv and environment; a child's stdin/stdout as a raw descriptor is Bun-only (the ops commands). */
+function spawnDeno(argv: string[], io: ChildIO): Spawned {
+  if (io.stdin !== undefined || io.stdout !== undefined) throw new Error("a descriptor as a child's stdio needs Bun");
+  const [command = "", ...args] = argv;
+  const child = new (globals().Deno.Command)(command, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    ...(io.env ? { env: io.env, clearEnv: true } : {}),
+  }).spawn();
+  return {
+    stdout: child.stdout,
+    stderr: child.stderr,
+    exited: child.status.then((status) => (status.signal === null ? status.code : null)),
+    kill: (signal) => {
+      try {
+        child.kill(signal);
+      } catch {
+        // Already gone.
+      }
+    },
+  };
+}
+
+/** A WebSocketStream with request headers (Deno's takes them) that opens within the timeout, closed at once. */
+const probeWebSocketDeno: Runtime["probeWebSocket"] = async (url, headers, timeoutMs) => {
+  const socket = new (webSocketStream())(url, {
+    protocols: [],
+    headers: new Headers(headers),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  socket.closed.catch(() => undefined);
+  try {
+    const { protocol } = await socket.opened;
+    socket.close({ closeCode: 1000, reason: "health check" });
+    return { protocol };
+  } catch (error) {
+    return new Failure("websocket_refused", (error as Error).message || "upgrade refused");
+  }
+};
+
 export const denoRuntime: Runtime = {
   name: "deno",
   serveApp(app, listen) {
@@ -65,27 +109,8 @@ export const denoRuntime: Runtime = {
   bridgeWebSocket: (_server, request, target, log, open) =>
     bridgeWebSocketDeno(globals().Deno, webSocketStream(), request, target, log, open),
   fetchUpstream,
-  spawn(argv) {
-    const [command = "", ...args] = argv;
-    const child = new (globals().Deno.Command)(command, {
-      args,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    return {
-      stdout: child.stdout,
-      stderr: child.stderr,
-      exited: child.status.then((status) => (status.signal === null ? status.code : null)),
-      kill: (signal) => {
-        try {
-          child.kill(signal);
-        } catch {
-          // Already gone.
-        }
-      },
-    };
-  },
+  runCommand: commandRunner(spawnDeno),
+  probeWebSocket: probeWebSocketDeno,
   onSignal: (signal, handler) => globals().Deno.addSignalListener(signal, handler),
   watchDirectory(dir, onEvent, onError) {
     let watcher: ReturnType<DenoApi["watchFs"]>;

@@ -3,9 +3,9 @@
 // pairing, session, proxy decisions, config) is runtime-neutral and shared.
 import type { Elysia } from "elysia";
 import type { ListenAddress } from "../config/setting-values";
-import type { DispatchError } from "../errors";
+import type { DispatchError, Failure } from "../errors";
 import type { Logger } from "../log";
-import type { Spawned } from "./command";
+import type { CommandRunner } from "./command";
 
 export interface Listening {
   /** The bound port (useful with port 0), or undefined on a Unix socket. */
@@ -35,6 +35,11 @@ export interface WebSocketTarget {
   connectTimeoutMs: number;
 }
 
+/** A WebSocket that opened (and was closed again at once): the subprotocol the instance chose. */
+export interface WebSocketOpened {
+  protocol: string;
+}
+
 /** The bridged browser sockets that are open, so a shutdown can close them (1001). */
 export type OpenSockets = Set<{ close(code?: number, reason?: string): void }>;
 
@@ -62,8 +67,14 @@ export interface Runtime {
   ): Promise<Response | DispatchError | undefined>;
   /** fetch for proxying: the body exactly as the instance sent it, and headers the caller may change. */
   fetchUpstream(url: string, init: RequestInit & { headers: Headers }): Promise<Response>;
-  /** Starts argv (no shell) with stdin closed and stdout/stderr captured. */
-  spawn(argv: string[]): Spawned;
+  /** Runs argv (no shell) to its end or the timeout: stdin closed and stdout/stderr captured unless `io` says otherwise. */
+  runCommand: CommandRunner;
+  /** Does a WebSocket to `url`, with these request headers, open within the timeout? (the health check) */
+  probeWebSocket(
+    url: string,
+    headers: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<WebSocketOpened | Failure<"websocket_refused">>;
   onSignal(signal: Signal, handler: () => void): void;
   /**
    * Calls back with the entry name (or null) on every change in `dir`, and

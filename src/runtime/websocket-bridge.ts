@@ -30,7 +30,9 @@ const closeWith = (
   reason: string,
 ) => passOnClose(socket, code, reason, () => socket.terminate());
 
-function connectUpstream(target: WebSocketTarget): Promise<WebSocket | string> {
+function connectUpstream(target: WebSocketTarget): Promise<WebSocket | DispatchError> {
+  const refused = (reason: string) =>
+    new DispatchError("upstream_down", `WebSocket ${new URL(target.url).pathname}: ${reason}`);
   return new Promise((resolve) => {
     const socket = new WebSocket(target.url, {
       headers: Object.fromEntries(target.headers),
@@ -39,7 +41,7 @@ function connectUpstream(target: WebSocketTarget): Promise<WebSocket | string> {
     socket.binaryType = "arraybuffer";
     const timer = setTimeout(() => {
       socket.terminate();
-      resolve(`no answer within ${target.connectTimeoutMs} ms`);
+      resolve(refused(`no answer within ${target.connectTimeoutMs} ms`));
     }, target.connectTimeoutMs);
     socket.addEventListener("open", () => {
       clearTimeout(timer);
@@ -49,7 +51,7 @@ function connectUpstream(target: WebSocketTarget): Promise<WebSocket | string> {
     });
     socket.addEventListener("error", (event) => {
       clearTimeout(timer);
-      resolve((event as ErrorEvent).message || "upgrade refused");
+      resolve(refused((event as ErrorEvent).message || "upgrade refused"));
     });
   });
 }
@@ -63,9 +65,7 @@ export async function bridgeWebSocket(
   open: OpenSockets = new Set(),
 ): Promise<DispatchError | undefined> {
   const upstream = await connectUpstream(target);
-  if (typeof upstream === "string") {
-    return new DispatchError("upstream_down", `WebSocket ${new URL(target.url).pathname}: ${upstream}`);
-  }
+  if (upstream instanceof DispatchError) return upstream;
   let client: ServerWebSocket<BridgeHandlers> | undefined;
   const early: Array<string | ArrayBuffer> = [];
   let upstreamClosed: { code: number; reason: string } | undefined;
@@ -132,11 +132,3 @@ export async function bridgeWebSocket(
   }
   return undefined;
 }
-
-/** For a plain Bun.serve (the demo front): route socket events to the bridge in `data`, as Elysia does. */
-export const bridgeSocketHandler = {
-  open: (ws: ServerWebSocket<BridgeHandlers>) => ws.data.open(ws),
-  message: (ws: ServerWebSocket<BridgeHandlers>, message: string | Buffer) => ws.data.message(ws, message),
-  drain: (ws: ServerWebSocket<BridgeHandlers>) => ws.data.drain(ws),
-  close: (ws: ServerWebSocket<BridgeHandlers>, code: number, reason: string) => ws.data.close(ws, code, reason),
-};

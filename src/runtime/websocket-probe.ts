@@ -1,26 +1,22 @@
-// Bun-only: does a WebSocket to this URL open (with these headers) in time?
-// Bun's WebSocket takes request headers; the web-standard one cannot.
+// Bun: does a WebSocket to this URL open (with these headers) in time? Bun's
+// WebSocket takes request headers; the web-standard one cannot.
+import { Failure } from "../errors";
+import type { Runtime } from "./runtime";
 
-/** Undefined when the socket opened (it is closed again at once), else why not. */
-export function probeWebSocket(
-  url: string,
-  headers: Record<string, string>,
-  timeoutMs: number,
-): Promise<string | undefined> {
-  return new Promise((resolve) => {
+export const probeWebSocketBun: Runtime["probeWebSocket"] = (url, headers, timeoutMs) =>
+  new Promise((resolve) => {
     const socket = new WebSocket(url, { headers });
     const timer = setTimeout(() => {
       socket.terminate();
-      resolve(`no answer within ${timeoutMs} ms`);
+      resolve(new Failure("websocket_refused", `no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     socket.addEventListener("open", () => {
       clearTimeout(timer);
+      resolve({ protocol: socket.protocol });
       socket.close(1000, "health check");
-      resolve(undefined);
     });
     socket.addEventListener("error", (event) => {
       clearTimeout(timer);
-      resolve((event as ErrorEvent).message || "upgrade refused");
+      resolve(new Failure("websocket_refused", (event as ErrorEvent).message || "upgrade refused"));
     });
   });
-}

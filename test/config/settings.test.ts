@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { durationMs, parseListen } from "../../src/config/setting-values";
 import { envName, flagName, resolveSettings, settingsFromEnv } from "../../src/config/settings";
+import { Failure } from "../../src/errors";
 
 describe("settings", () => {
   test("defaults are the original's, except a loopback bind and a signed identity", () => {
@@ -104,9 +105,9 @@ describe("settings", () => {
     expect(parseListen("0.0.0.0:80")).toEqual({ kind: "tcp", hostname: "0.0.0.0", port: 80 });
     expect(parseListen("[::1]:3780")).toEqual({ kind: "tcp", hostname: "::1", port: 3780 });
     expect(parseListen("unix:/run/t3d.sock")).toEqual({ kind: "unix", path: "/run/t3d.sock" });
-    expect(typeof parseListen("3780")).toBe("string");
-    expect(typeof parseListen("unix:relative.sock")).toBe("string");
-    expect(typeof parseListen("host:99999")).toBe("string");
+    expect(parseListen("3780")).toBeInstanceOf(Failure);
+    expect(parseListen("unix:relative.sock")).toBeInstanceOf(Failure);
+    expect(parseListen("host:99999")).toBeInstanceOf(Failure);
   });
 
   test("names and durations", () => {

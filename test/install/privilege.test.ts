@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { mintCredential } from "../../src/mint";
-import { runCommand } from "../../src/runtime/spawn";
+import { bunRuntime } from "../../src/runtime/bun";
 import { type Child, runToEnd, startChild } from "../fixtures/child";
 import { Browser, freePort, REPO, SIGNED, settingsEnv, tempDir } from "../fixtures/stack";
 
@@ -275,7 +275,7 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
       mintCredential("t3alice", {
         command: ["setpriv", "--reuid=t3-dispatch", "--regid=t3-dispatch", "--init-groups", "sudo", "-n", WRAPPER],
         timeoutMs,
-        run: runCommand,
+        run: bunRuntime.runCommand,
       });
     const alive = (pid: string) => runToEnd(["kill", "-0", pid]).then((r) => r.code === 0);
     try {

@@ -8,8 +8,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { mintCredential } from "../../src/mint";
 import { checkInstance } from "../../src/ops/healthcheck";
-import { runCommand } from "../../src/runtime/spawn";
-import { probeWebSocket } from "../../src/runtime/websocket-probe";
+import { bunRuntime } from "../../src/runtime/bun";
 import { fetchServerVersion } from "../../src/t3/client";
 import { runToEnd } from "../fixtures/child";
 import { accountsFile, fakeMintCommand, freePort, REPO, tempDir } from "../fixtures/stack";
@@ -133,9 +132,9 @@ const healthOf = (user: string) =>
         mintCredential(osUser, {
           command: fakeMintCommand(join(root, "state")).split(" "),
           timeoutMs: 10_000,
-          run: runCommand,
+          run: bunRuntime.runCommand,
         }),
-      probeWebSocket,
+      probeWebSocket: bunRuntime.probeWebSocket,
       upstreamHost: "127.0.0.1",
       timeoutMs: 2000,
     },

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { type BackupOptions, backupAll, backupOne, listBackups } from "../../src/ops/backup";
 import { type RestoreRequest, restoreDatabase } from "../../src/ops/restore";
 import type { StateDbTarget } from "../../src/ops/state-db";
-import { runCommand } from "../../src/runtime/spawn";
+import { bunRuntime } from "../../src/runtime/bun";
 import { integrityCheck } from "../../src/runtime/sqlite";
 import { runToEnd } from "../fixtures/child";
 import { accountsFile, REPO, tempDir } from "../fixtures/stack";
@@ -24,7 +24,7 @@ const options = (overrides: Partial<BackupOptions> = {}): BackupOptions => ({
   keep: 10,
   timeoutMs: 30_000,
   snapshotCommand: [process.execPath, MAIN, "snapshot-db"],
-  run: runCommand,
+  run: bunRuntime.runCommand,
   ...overrides,
 });
 
@@ -42,7 +42,7 @@ const target = (user: string, db = join(root, user, "state.sqlite")): StateDbTar
 const restore = (request: Omit<RestoreRequest, "target"> & { db: string }) =>
   restoreDatabase(
     { ...request, target: target("carol", request.db) },
-    { restoreCommand: [process.execPath, MAIN, "restore-db"], timeoutMs: 30_000, run: runCommand },
+    { restoreCommand: [process.execPath, MAIN, "restore-db"], timeoutMs: 30_000, run: bunRuntime.runCommand },
   );
 
 /** Rows 1..n with a total of n: a consistent prefix of the writer's transactions. */

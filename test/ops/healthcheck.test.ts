@@ -7,8 +7,7 @@ import { type FakeT3, type FakeVersion, type Faults, startFakeT3 } from "../../s
 import { DispatchError } from "../../src/errors";
 import { mintCredential } from "../../src/mint";
 import { checkInstance, type HealthDeps } from "../../src/ops/healthcheck";
-import { runCommand } from "../../src/runtime/spawn";
-import { probeWebSocket } from "../../src/runtime/websocket-probe";
+import { bunRuntime } from "../../src/runtime/bun";
 import { runToEnd } from "../fixtures/child";
 import { accountsFile, fakeMintCommand, REPO, tempDir } from "../fixtures/stack";
 
@@ -27,8 +26,12 @@ function instance(user: string, version: FakeVersion, faults?: Faults) {
 
 const deps = (mintMode = "ok"): HealthDeps => ({
   mint: (osUser) =>
-    mintCredential(osUser, { command: fakeMintCommand(root, mintMode).split(" "), timeoutMs: 10_000, run: runCommand }),
-  probeWebSocket,
+    mintCredential(osUser, {
+      command: fakeMintCommand(root, mintMode).split(" "),
+      timeoutMs: 10_000,
+      run: bunRuntime.runCommand,
+    }),
+  probeWebSocket: bunRuntime.probeWebSocket,
   upstreamHost: "127.0.0.1",
   timeoutMs: 2000,
 });
