@@ -43,11 +43,11 @@ function parseAddress(text: string): { v6: boolean; value: bigint } | undefined 
 function parseRange(cidr: string): Range | Failure<"bad_cidr"> {
   const [address = "", bits] = cidr.split("/");
   const parsed = parseAddress(address);
-  if (!parsed) return new Failure("bad_cidr", `not an IP address: ${JSON.stringify(cidr)}`);
+  if (!parsed) return new Failure("bad_cidr", `${JSON.stringify(cidr)} is not an IP address or CIDR (10.0.0.0/8, ::1)`);
   const width = parsed.v6 ? 128 : 32;
   const prefix = bits === undefined ? width : Number(bits);
   if (!Number.isInteger(prefix) || prefix < 0 || prefix > width) {
-    return new Failure("bad_cidr", `bad prefix length: ${JSON.stringify(cidr)}`);
+    return new Failure("bad_cidr", `${JSON.stringify(cidr)} has a bad prefix length (0–${width})`);
   }
   const mask = ((1n << BigInt(width)) - 1n) ^ ((1n << BigInt(width - prefix)) - 1n);
   return { v6: parsed.v6, base: parsed.value & mask, mask };
@@ -64,7 +64,7 @@ export function trustedPeers(cidrs: string[]): PeerCheck | Failure<"bad_cidr"> {
   const errors: string[] = [];
   for (const cidr of cidrs) {
     const range = parseRange(cidr);
-    if (range instanceof Failure) errors.push(`trustedProxies: ${range.detail}`);
+    if (range instanceof Failure) errors.push(range.detail);
     else ranges.push(range);
   }
   if (errors.length > 0) return Failure.of("bad_cidr", errors);

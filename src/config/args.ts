@@ -3,12 +3,28 @@
 // settings.ts (flags > T3D_* > config file > defaults).
 import { readFileSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { flagName, type RawSettings, resolveSettings, SETTING_KEYS, type Settings, settingsFromEnv } from "./settings";
+import {
+  flagName,
+  type Origins,
+  type RawSettings,
+  resolveSettings,
+  SETTING_KEYS,
+  type Settings,
+  settingsFromEnv,
+} from "./settings";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
 export type ParsedArgs =
-  | { ok: true; settings: Settings; values: Record<string, string | boolean | undefined>; positionals: string[] }
+  | {
+      ok: true;
+      settings: Settings;
+      /** The merged text of every setting and where each came from (what `check` prints). */
+      raw: RawSettings;
+      origins: Origins;
+      values: Record<string, string | boolean | undefined>;
+      positionals: string[];
+    }
   | { ok: false; errors: string[] };
 
 function loadConfigFile(path: string | undefined): unknown {
@@ -34,7 +50,8 @@ export function parseSettingsArgs(args: string[], own: Options = {}): ParsedArgs
   const configPath = (values.config as string | undefined) ?? process.env.T3D_CONFIG;
   const resolved = resolveSettings({ file: loadConfigFile(configPath), env: settingsFromEnv(process.env), flags });
   if (!resolved.ok) return resolved;
-  return { ok: true, settings: resolved.settings, values, positionals: parsed.positionals };
+  const { settings, raw, origins } = resolved;
+  return { ok: true, settings, raw, origins, values, positionals: parsed.positionals };
 }
 
 /** The parsed arguments, or every problem written to stderr and exit code 2. */

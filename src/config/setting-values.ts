@@ -23,12 +23,12 @@ export function parseListen(value: string): ListenAddress | Failure<"bad_listen"
     const path = value.slice("unix:".length);
     return path.startsWith("/")
       ? { kind: "unix", path }
-      : new Failure("bad_listen", `unix socket path must be absolute: ${value}`);
+      : new Failure("bad_listen", "expected an absolute unix socket path (unix:/run/t3-dispatch/http.sock)");
   }
   const match = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})$/.exec(value);
   const port = Number(match?.[2]);
   if (!match?.[1] || port > 65535) {
-    return new Failure("bad_listen", `expected host:port or unix:/path, got ${JSON.stringify(value)}`);
+    return new Failure("bad_listen", "expected host:port (127.0.0.1:3780, [::1]:3780) or unix:/absolute/path");
   }
   return { kind: "tcp", hostname: match[1].replace(/^\[|\]$/g, ""), port };
 }

@@ -214,7 +214,12 @@ export interface OpsSettings {
   autoupdateState: string;
 }
 
-type SettingsResult = { ok: true; settings: Settings; raw: RawSettings } | { ok: false; errors: string[] };
+/** Where each setting's value came from, as the operator wrote it (`environment: T3D_LISTEN (listen)`, `default`). */
+export type Origins = Record<keyof RawSettings, string>;
+
+type SettingsResult =
+  | { ok: true; settings: Settings; raw: RawSettings; origins: Origins }
+  | { ok: false; errors: string[] };
 
 const SOURCE_NAMES = { file: "config file", env: "environment", flags: "flag" } as const;
 type Source = keyof typeof SOURCE_NAMES;
@@ -270,25 +275,37 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Record
 export function resolveSettings(sources: { file?: unknown; env?: unknown; flags?: unknown }): SettingsResult {
   // Every source is checked whole, then the valid parts are merged and checked together: one pass, every problem.
   const errors: string[] = [];
-  const parts: PartialSettings[] = [];
+  const parts: Array<[Source, PartialSettings]> = [];
   for (const source of ["file", "env", "flags"] as const) {
     if (sources[source] === undefined) continue;
     const checked = validate(source, sources[source]);
     errors.push(...checked.errors);
-    parts.push(validPart(sources[source], checked.bad));
+    parts.push([source, validPart(sources[source], checked.bad)]);
   }
-  const raw: RawSettings = Object.assign({ ...DEFAULTS }, ...parts);
+  const raw: RawSettings = Object.assign({ ...DEFAULTS }, ...parts.map(([, part]) => part));
+  const origins = Object.fromEntries(
+    SETTING_KEYS.map((key) => {
+      const from = parts.findLast(([, part]) => key in part)?.[0];
+      return [key, from ? `${SOURCE_NAMES[from]}: ${spelled(from, key)}` : "default"];
+    }),
+  ) as Origins;
+  /** A problem with the merged value of `key`, named as the operator wrote it where it came from. */
+  const problem = (key: keyof RawSettings, failure: Failure) =>
+    errors.push(
+      `${origins[key] === "default" ? `default ${key}` : origins[key]} = ${JSON.stringify(raw[key])}: ${failure.problems.join("; ")}`,
+    );
   const listen = parseListen(raw.listen);
-  if (listen instanceof Failure) errors.push(`listen: ${listen.detail}`);
+  if (listen instanceof Failure) problem("listen", listen);
   const metricsListen = raw.metricsListen === "off" ? undefined : parseListen(raw.metricsListen);
-  if (metricsListen instanceof Failure) errors.push(`metricsListen: ${metricsListen.detail}`);
+  if (metricsListen instanceof Failure) problem("metricsListen", metricsListen);
   const peers = trustedPeers(list(raw.trustedProxies));
-  if (peers instanceof Failure) errors.push(...peers.problems);
+  if (peers instanceof Failure) problem("trustedProxies", peers);
   if (errors.length > 0 || listen instanceof Failure || metricsListen instanceof Failure) return { ok: false, errors };
   const argv = (command: string): string[] => command.trim().split(/\s+/);
   return {
     ok: true,
     raw,
+    origins,
     settings: {
       listen,
       dispatchFile: raw.dispatchFile,

@@ -6,6 +6,7 @@ import { Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { Accounts } from "../accounts";
 import { parseSettingsArgs, settingsOrExit } from "../config/args";
+import { effectiveSettings } from "../config/effective";
 import type { Settings } from "../config/settings";
 import type { Instance } from "../config/table";
 import { Failure } from "../errors";
@@ -256,6 +257,9 @@ export async function checkCommand(args: string[]): Promise<number> {
     process.stdout.write(`${parsed.errors.length} problem(s) in the settings\n`);
     return 2;
   }
+  process.stdout.write("effective settings (secrets are read from files; URL passwords and query values redacted):\n");
+  for (const line of effectiveSettings(parsed.raw, parsed.origins)) process.stdout.write(`  ${line}\n`);
+  process.stdout.write("\n");
   const lines = await checkAll(parsed.settings);
   for (const line of lines)
     process.stdout.write(`${line.ok ? (line.warning ? "warning" : "ok     ") : "PROBLEM"} ${line.what}\n`);

@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { effectiveSettings } from "../../src/config/effective";
 import { durationMs, parseListen } from "../../src/config/setting-values";
 import { envName, flagName, resolveSettings, settingsFromEnv } from "../../src/config/settings";
 import { Failure } from "../../src/errors";
@@ -93,9 +94,23 @@ describe("settings", () => {
     });
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    const named = result.errors.map((e) => /(T3D_\w+|--[\w-]+|^listen|^metricsListen|^trustedProxies)/.exec(e)?.[1]);
+    const named = result.errors.map((e) => /(T3D_\w+|--[\w-]+)/.exec(e)?.[1]);
     expect(named.sort()).toEqual(
-      ["T3D_MINT_TIMEOUT", "--session-timeout", "--identity-proof", "listen", "metricsListen", "trustedProxies"].sort(),
+      [
+        "T3D_MINT_TIMEOUT",
+        "--session-timeout",
+        "--identity-proof",
+        "T3D_LISTEN",
+        "T3D_METRICS_LISTEN",
+        "T3D_TRUSTED_PROXIES",
+      ].sort(),
+    );
+    // The checks on the merged values name where the value came from, the value and the expected form too.
+    expect(result.errors).toContain(
+      'environment: T3D_TRUSTED_PROXIES (trustedProxies) = "nonsense": "nonsense" is not an IP address or CIDR (10.0.0.0/8, ::1)',
+    );
+    expect(result.errors).toContain(
+      'environment: T3D_LISTEN (listen) = "bad": expected host:port (127.0.0.1:3780, [::1]:3780) or unix:/absolute/path',
     );
     // Durations that are not timeouts may still be zero (0 turns the poll and the cache off).
     expect(resolveSettings({ env: { reloadInterval: "0", sessionCacheTtl: "0" } }).ok).toBe(true);
@@ -117,5 +132,26 @@ describe("settings", () => {
     expect(durationMs("2m")).toBe(120_000);
     expect(durationMs(42)).toBe(42);
     expect(() => durationMs("5 s")).toThrow();
+  });
+});
+
+describe("the effective settings check prints", () => {
+  test("every setting with its origin; a URL's password and query values redacted wherever a URL appears", () => {
+    const resolved = resolveSettings({
+      env: { jwksUrl: "https://front:hunter2@auth.example/jwks?token=abc&kid=1" },
+      flags: { t3LatestCommand: "curl -s https://bot:tok3n@registry.example/latest?auth=xyz" },
+    });
+    if (!resolved.ok) throw new Error(resolved.errors.join("; "));
+    const lines = effectiveSettings(resolved.raw, resolved.origins);
+    const line = (key: string) => lines.find((l) => l.startsWith(`${key} `)) ?? "";
+    expect(lines).toHaveLength(Object.keys(resolved.raw).length);
+    expect(line("jwksUrl")).toMatch(
+      /^jwksUrl +https:\/\/front:\*\*\*@auth\.example\/jwks\?token=\*\*\*&kid=\*\*\* +\(environment: T3D_JWKS_URL \(jwksUrl\)\)$/,
+    );
+    expect(line("t3LatestCommand")).toContain(
+      "curl -s https://bot:***@registry.example/latest?auth=***  (flag: --t3-latest-command",
+    );
+    expect(line("listen")).toMatch(/^listen +127\.0\.0\.1:3780 +\(default\)$/);
+    expect(lines.join("\n")).not.toMatch(/hunter2|tok3n|abc|xyz/);
   });
 });
