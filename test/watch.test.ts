@@ -19,7 +19,11 @@ function scripted() {
     state.dir = dir;
     onEvent = event;
     onError = error;
-    return { close: () => void (state.closed = true) };
+    return {
+      close() {
+        state.closed = true;
+      },
+    };
   };
   return { watchDirectory, state, emit: (name: string | null) => onEvent(name), fail: (e: Error) => onError(e) };
 }
