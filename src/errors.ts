@@ -80,6 +80,11 @@ export class Failure<K extends string = string> {
   get message(): string {
     return `${this.kind}: ${this.detail}`;
   }
+
+  /** As text (a log line, a template): the kind and the detail. */
+  toString(): string {
+    return this.message;
+  }
 }
 
 export class DispatchError extends Failure<ErrorKind> {
