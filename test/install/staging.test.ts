@@ -1,6 +1,6 @@
 // install.sh into a staging root (--root), file by file; idempotence;
 // --uninstall keeps config; refusal paths leave the host as it was.
-import { afterAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, copyFileSync, existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { runToEnd } from "../fixtures/child";
@@ -52,97 +52,110 @@ const environmentOf = (text: string): Record<string, string> =>
       .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
   );
 
-describe.skipIf(!isRoot)("install.sh --root (staging)", () => {
+/** A staging root of the test's own, installed into once (its first run's result) before `body` runs. */
+async function staged(body: (root: string, install: Installer, first: Ran) => Promise<void>): Promise<void> {
   const root = tempDir("t3d-stage-");
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
-  const install = (...args: string[]) => runToEnd(["bash", INSTALL, "--root", root, ...args]);
+  const install: Installer = (...args) => runToEnd(["bash", INSTALL, "--root", root, ...args]);
+  try {
+    await body(root, install, await install());
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+type Ran = Awaited<ReturnType<typeof runToEnd>>;
+type Installer = (...args: string[]) => Promise<Ran>;
 
-  test("installs every file root-owned with its mode", async () => {
-    const result = await install();
-    expect(result.code).toBe(0);
-    for (const [path, mode] of EXPECTED) {
-      const stat = statSync(join(root, path));
-      const kind = stat.isDirectory() ? 0o40000 : 0;
-      expect({ path, uid: stat.uid, gid: stat.gid, mode: kind | (stat.mode & 0o7777) }).toEqual({
-        path,
-        uid: 0,
-        gid: 0,
-        mode,
-      });
-    }
-    // The wrapper's directory is root-owned and not writable by others.
-    const binDir = statSync(join(root, "usr/local/bin"));
-    expect(binDir.uid).toBe(0);
-    expect(binDir.mode & 0o022).toBe(0);
-    // No temporary file is left where sudo or systemd would read it.
-    expect((await runToEnd(["find", root, "-name", ".t3*"])).stdout).toBe("");
-  });
+describe.skipIf(!isRoot)("install.sh --root (staging)", () => {
+  test("installs every file root-owned with its mode", () =>
+    staged(async (root, _install, result) => {
+      expect(result.code).toBe(0);
+      for (const [path, mode] of EXPECTED) {
+        const stat = statSync(join(root, path));
+        const kind = stat.isDirectory() ? 0o40000 : 0;
+        expect({ path, uid: stat.uid, gid: stat.gid, mode: kind | (stat.mode & 0o7777) }).toEqual({
+          path,
+          uid: 0,
+          gid: 0,
+          mode,
+        });
+      }
+      // The wrapper's directory is root-owned and not writable by others.
+      const binDir = statSync(join(root, "usr/local/bin"));
+      expect(binDir.uid).toBe(0);
+      expect(binDir.mode & 0o022).toBe(0);
+      // No temporary file is left where sudo or systemd would read it.
+      expect((await runToEnd(["find", root, "-name", ".t3*"])).stdout).toBe("");
+    }));
 
-  test("the sample settings are secure by default: no peer trust, and no start until a key source is set", async () => {
-    const sample = await Bun.file(join(root, "etc/t3-serve/t3-dispatch.env")).text();
-    const env = environmentOf(sample);
-    expect(env).toEqual({ T3D_IDENTITY_PROOF: "jwt" });
-    const check = (extra: Record<string, string>) =>
-      runToEnd([
-        "env",
-        "-i",
-        `PATH=${process.env.PATH ?? ""}`,
-        ...Object.entries({ ...env, ...extra }).map(([key, value]) => `${key}=${value}`),
-        join(root, "usr/local/bin/t3-dispatch"),
-        "check",
-        "--dispatch-file",
-        join(root, "etc/t3-serve/dispatch.json"),
-      ]);
-    const bare = await check({});
-    expect(bare.stdout).toContain(
-      "PROBLEM identityProof: identityProof jwt needs exactly one of jwksUrl, jwksFile, jwtSecretFile",
-    );
-    // The walk-through's first step, uncommented: a JWKS file (the provider's keys, saved).
-    const jwksLine = sample.split("\n").find((line) => line.startsWith("#T3D_JWKS_FILE=")) ?? "";
-    const jwks = join(root, "jwks.json");
-    writeFileSync(
-      jwks,
-      JSON.stringify({
-        keys: [
-          {
-            kty: "EC",
-            crv: "P-256",
-            x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
-            y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
-            kid: "k",
-          },
-        ],
-      }),
-    );
-    const configured = await check({ [jwksLine.slice(1, jwksLine.indexOf("="))]: jwks });
-    expect(configured.stdout).not.toContain("PROBLEM identityProof");
-    expect(configured.stdout).toMatch(/^ok\s+identityProof jwt$/m);
-  });
+  test("the sample settings are secure by default: no peer trust, and no start until a key source is set", () =>
+    staged(async (root) => {
+      const sample = await Bun.file(join(root, "etc/t3-serve/t3-dispatch.env")).text();
+      const env = environmentOf(sample);
+      expect(env).toEqual({ T3D_IDENTITY_PROOF: "jwt" });
+      const check = (extra: Record<string, string>) =>
+        runToEnd([
+          "env",
+          "-i",
+          `PATH=${process.env.PATH ?? ""}`,
+          ...Object.entries({ ...env, ...extra }).map(([key, value]) => `${key}=${value}`),
+          join(root, "usr/local/bin/t3-dispatch"),
+          "check",
+          "--dispatch-file",
+          join(root, "etc/t3-serve/dispatch.json"),
+        ]);
+      const bare = await check({});
+      expect(bare.stdout).toContain(
+        "PROBLEM identityProof: identityProof jwt needs exactly one of jwksUrl, jwksFile, jwtSecretFile",
+      );
+      // The walk-through's first step, uncommented: a JWKS file (the provider's keys, saved).
+      const jwksLine = sample.split("\n").find((line) => line.startsWith("#T3D_JWKS_FILE=")) ?? "";
+      const jwks = join(root, "jwks.json");
+      writeFileSync(
+        jwks,
+        JSON.stringify({
+          keys: [
+            {
+              kty: "EC",
+              crv: "P-256",
+              x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+              y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+              kid: "k",
+            },
+          ],
+        }),
+      );
+      const configured = await check({ [jwksLine.slice(1, jwksLine.indexOf("="))]: jwks });
+      expect(configured.stdout).not.toContain("PROBLEM identityProof");
+      expect(configured.stdout).toMatch(/^ok\s+identityProof jwt$/m);
+    }));
 
-  test("a second run changes nothing and says so", async () => {
-    const before = EXPECTED.map(([path]) => statSync(join(root, path)).mtimeMs);
-    const result = await install();
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain("nothing to change: t3-dispatch is already installed");
-    expect(EXPECTED.map(([path]) => statSync(join(root, path)).mtimeMs)).toEqual(before);
-  });
+  test("a second run changes nothing and says so", () =>
+    staged(async (root, install) => {
+      const before = EXPECTED.map(([path]) => statSync(join(root, path)).mtimeMs);
+      const result = await install();
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain("nothing to change: t3-dispatch is already installed");
+      expect(EXPECTED.map(([path]) => statSync(join(root, path)).mtimeMs)).toEqual(before);
+    }));
 
-  test("an operator's config and user map are never overwritten", async () => {
-    writeFileSync(join(root, "etc/ttyd-user-map"), "alice alice\n");
-    writeFileSync(join(root, "etc/t3-serve/dispatch.json"), '{"alice":{"os_user":"alice","port":3773}}\n');
-    const result = await install();
-    expect(result.stdout).toContain("kept");
-    expect(await Bun.file(join(root, "etc/ttyd-user-map")).text()).toBe("alice alice\n");
-    expect(await Bun.file(join(root, "etc/t3-serve/dispatch.json")).text()).toContain("3773");
-  });
+  test("an operator's config and user map are never overwritten", () =>
+    staged(async (root, install) => {
+      writeFileSync(join(root, "etc/ttyd-user-map"), "alice alice\n");
+      writeFileSync(join(root, "etc/t3-serve/dispatch.json"), '{"alice":{"os_user":"alice","port":3773}}\n');
+      const result = await install();
+      expect(result.stdout).toContain("kept");
+      expect(await Bun.file(join(root, "etc/ttyd-user-map")).text()).toBe("alice alice\n");
+      expect(await Bun.file(join(root, "etc/t3-serve/dispatch.json")).text()).toContain("3773");
+    }));
 
-  test("--uninstall removes what it installed and keeps config and user map", async () => {
-    const result = await install("--uninstall");
-    expect(result.code).toBe(0);
-    for (const [path] of EXPECTED)
-      expect({ path, exists: existsSync(join(root, path)) }).toEqual({ path, exists: KEPT.includes(path) });
-    expect((await install("--uninstall")).stdout).toContain("nothing to remove");
-  });
+  test("--uninstall removes what it installed and keeps config and user map", () =>
+    staged(async (root, install) => {
+      const result = await install("--uninstall");
+      expect(result.code).toBe(0);
+      for (const [path] of EXPECTED)
+        expect({ path, exists: existsSync(join(root, path)) }).toEqual({ path, exists: KEPT.includes(path) });
+      expect((await install("--uninstall")).stdout).toContain("nothing to remove");
+    }));
 
   test("refusals: unknown flag, missing binary — exit non-zero, nothing installed", async () => {
     const empty = tempDir("t3d-stage-");

@@ -191,10 +191,11 @@ describe("failures never cost a good backup", () => {
   });
 
   test("the CLI exits non-zero and names the failed database", async () => {
+    (await startWriter(join(root, "present", "state.sqlite"), 10)).kill();
     const table = join(root, "cli-table.json");
     writeFileSync(
       table,
-      JSON.stringify({ fine: { os_user: "fine", port: 1 }, missing: { os_user: "missing", port: 2 } }),
+      JSON.stringify({ present: { os_user: "present", port: 1 }, missing: { os_user: "missing", port: 2 } }),
     );
     const result = await runToEnd([
       process.execPath,
@@ -209,10 +210,10 @@ describe("failures never cost a good backup", () => {
       "--keep",
       "3",
       "--accounts-file",
-      accountsFile(root, ["fine", "missing"]),
+      accountsFile(root, ["present", "missing"]),
     ]);
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain("ok     fine:");
+    expect(result.stdout).toContain("ok     present:");
     expect(result.stdout).toContain("FAILED missing:");
     expect(result.stdout).toContain("1 of 2 backed up; failed: missing");
   });
@@ -239,25 +240,26 @@ describe("restore", () => {
   });
 
   test("refuses while the instance runs unless forced, and refuses a corrupt backup", async () => {
-    const db = join(root, "carol", "state.sqlite");
-    const backup = listBackups(join(root, "backups", "carol")).at(-1) ?? "";
-    const from = join(root, "backups", "carol", backup);
+    const db = join(root, "dave", "state.sqlite");
+    (await startWriter(db, 50)).kill();
+    const from = (await backupOne(target("dave", db), options())).file ?? "";
     const running = await restore({ db, from, instanceRunning: true, force: false });
     expect(running).toEqual({ ok: false, error: "the instance is running: stop it first (or pass --force)" });
     expect((await restore({ db, from, instanceRunning: true, force: true })).ok).toBe(true);
     // Not an SQLite file: refused before anything is handed over.
-    const corrupt = join(root, "corrupt", "state.sqlite");
+    const corrupt = join(root, "dave", "garbage.sqlite");
+    writeFileSync(corrupt, Buffer.alloc(8192, 0x5a));
     const refused = await restore({ db, from: corrupt, instanceRunning: false, force: false });
     expect(refused).toEqual({ ok: false, error: `${corrupt} is not an SQLite file` });
     // An SQLite header over a damaged body: copied, checked, and refused before it replaces anything.
-    const damaged = join(root, "corrupt", "damaged.sqlite");
+    const damaged = join(root, "dave", "damaged.sqlite");
     const bytes = readFileSync(from);
     bytes.fill(0x5a, 100);
     writeFileSync(damaged, bytes);
     const failed = await restore({ db, from: damaged, instanceRunning: false, force: false });
     expect(failed.ok).toBe(false);
     if (!failed.ok) expect(failed.error).toContain("integrity_check");
-    expect(readdirSync(join(root, "carol")).filter((n) => n.endsWith(".partial"))).toEqual([]);
+    expect(readdirSync(join(root, "dave")).filter((n) => n.endsWith(".partial"))).toEqual([]);
     expect(integrityCheck(db)).toBe("ok");
   });
 });

@@ -159,6 +159,8 @@ describe.skipIf(!isRoot)("root operations vs. local users (real accounts, real f
       ports[user] = await freePort();
     }
     chmodSync(work, 0o755);
+    // Root-owned files of "another service" that the attacks aim at.
+    mkdirSync(join(work, "service"), { mode: 0o755 });
     mkdirSync(join(work, "bin"), { mode: 0o755 });
     copyFileSync(join(REPO, "dist/t3-dispatch"), bin);
     chmodSync(bin, 0o755);
@@ -232,7 +234,6 @@ esac
   test("backup: a symlinked database or userdata directory gets mallory nothing; alice and bob are backed up", async () => {
     // Another service's database: root-owned, world-readable, in a root-owned directory.
     const service = join(work, "service", "service.sqlite");
-    mkdirSync(join(work, "service"), { mode: 0o755 });
     makeDb(service, "service-secret");
     chmodSync(service, 0o644);
     const targets: Array<[string, () => Promise<void>]> = [
