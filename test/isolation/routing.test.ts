@@ -68,16 +68,29 @@ describe("Routing.reload", () => {
 
   test("calls while a reload waits join it: one more read, of the newest file", async () => {
     let reads = 0;
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started: () => void = () => {};
+    const underWay = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    // The first read is held until the test lets it go; later ones answer at once.
     const read = async () => {
-      reads++;
-      await Bun.sleep(20);
-      return { ok: true as const, table: tableOf(4000 + reads) };
+      const n = ++reads;
+      if (n === 1) {
+        started();
+        await held;
+      }
+      return { ok: true as const, table: tableOf(4000 + n) };
     };
     const routing = new Routing("dispatch.json", tableOf(4000), memoryLogger(), { read });
     const first = routing.reload();
-    await Bun.sleep(5); // the first read is under way
+    await underWay;
     const joined = [routing.reload(), routing.reload(), routing.reload()];
     expect(joined[0]).toBe(joined[2]);
+    release();
     await Promise.all([first, ...joined]);
     expect({ reads, port: portOf(routing) }).toEqual({ reads: 2, port: 4002 });
   });
