@@ -170,6 +170,11 @@ describe("a real browser through Caddy and the dispatcher", () => {
     expect(requestId).toMatch(/^[A-Za-z0-9._:-]+$/);
     await shot(page, "6-instance-down");
     await stack.restartInstance("carol");
+    // A port refused as down is judged again on a listen-table snapshot at most RETRY_MS old, and
+    // the down page's own requests (favicon) may have read one just before the restart: wait until
+    // the dispatcher reaches the instance again (an XHR is proxied, not paired), then reload.
+    const reached = () => page.evaluate(() => fetch("/favicon.ico").then((r) => r.status));
+    for (let i = 0; i < 100 && (await reached()) === 502; i++) await Bun.sleep(20);
     await page.reload();
     await expect(page.locator("#owner").textContent()).resolves.toBe("carol's workspace");
     await showsText(page, "ws", "connected");
