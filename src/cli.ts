@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import pkg from "../package.json" with { type: "json" };
 import { parseSettingsArgs, settingsOrExit } from "./config/args";
-import { DEFAULTS, envName, flagName, SETTING_KEYS } from "./config/settings";
+import { DEFAULTS, envName, flagName, SETTING_KEYS } from "./config/setting-schema";
 import { createLogger, type Logger } from "./log";
 
 /** The operator's subcommands: their usage line and what they do. */

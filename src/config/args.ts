@@ -3,15 +3,8 @@
 // settings.ts (flags > T3D_* > config file > defaults).
 import { readFileSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import {
-  flagName,
-  type Origins,
-  type RawSettings,
-  resolveSettings,
-  SETTING_KEYS,
-  type Settings,
-  settingsFromEnv,
-} from "./settings";
+import { flagName, type RawSettings, SETTING_KEYS, settingsFromEnv } from "./setting-schema";
+import { type Origins, resolveSettings, type Settings } from "./settings";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 

@@ -2,7 +2,8 @@
 // where it came from. What could carry a credential is redacted: a URL's
 // password and its query values, wherever a URL appears in a value (the
 // secrets themselves live in files, shown by path only).
-import type { Origins, RawSettings } from "./settings";
+import type { RawSettings } from "./setting-schema";
+import type { Origins } from "./settings";
 
 function redactUrl(word: string): string {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(word)) return word;

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import { effectiveSettings } from "../../src/config/effective";
+import { envName, flagName, settingsFromEnv } from "../../src/config/setting-schema";
 import { durationMs, parseListen } from "../../src/config/setting-values";
-import { envName, flagName, resolveSettings, settingsFromEnv } from "../../src/config/settings";
+import { resolveSettings } from "../../src/config/settings";
 import { Failure } from "../../src/errors";
 
 describe("settings", () => {

@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { flagName } from "../../src/config/settings";
+import { flagName } from "../../src/config/setting-schema";
 import { runToEnd } from "../fixtures/child";
 import {
   Browser,
