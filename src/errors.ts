@@ -59,23 +59,13 @@ const MESSAGE: Record<ErrorKind, string> = {
   internal: "t3-dispatch failed unexpectedly",
 };
 
-/** Why something failed: a kind to branch on and a detail for the operator (one line per problem in `problems`). */
+/** Why something failed: a kind to branch on and a detail for the operator. */
 export class Failure<K extends string = string> {
-  readonly problems: readonly string[];
-
   constructor(
     readonly kind: K,
     /** Operator-facing detail for the log line; never shown to the browser. */
     readonly detail: string,
-    problems?: readonly string[],
-  ) {
-    this.problems = problems ?? [detail];
-  }
-
-  /** One failure standing for several problems found in one pass (settings, start-up). */
-  static of<K extends string>(kind: K, problems: readonly string[]): Failure<K> {
-    return new Failure(kind, problems.join("; "), problems);
-  }
+  ) {}
 
   get message(): string {
     return `${this.kind}: ${this.detail}`;

@@ -39,7 +39,7 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
   const blind = addressesFor(settings.upstreamHost) ? listenersUnreadable() : undefined;
   const errors = [
     ...(loaded.ok ? [] : loaded.errors.map((e) => `${settings.dispatchFile}: ${e}`)),
-    ...(proof instanceof Failure ? proof.problems : []),
+    ...(proof instanceof Failure ? [proof.detail] : []),
     ...(blind ? [blind.detail] : []),
   ];
   if (!loaded.ok || proof instanceof Failure || blind) throw new StartupError(errors);

@@ -67,7 +67,7 @@ export function trustedPeers(cidrs: string[]): PeerCheck | Failure<"bad_cidr"> {
     if (range instanceof Failure) errors.push(range.detail);
     else ranges.push(range);
   }
-  if (errors.length > 0) return Failure.of("bad_cidr", errors);
+  if (errors.length > 0) return new Failure("bad_cidr", errors.join("; "));
   // Peers are few (the front proxy): remember each verdict rather than redo BigInt math per request.
   const verdicts = new Map<string, boolean>();
   return (address) => {

@@ -18,7 +18,7 @@ function redactUrl(word: string): string {
 }
 
 /** A setting's value with every URL in it redacted. */
-export const redact = (value: string): string => value.split(/(\s+)/).map(redactUrl).join("");
+const redact = (value: string): string => value.split(/(\s+)/).map(redactUrl).join("");
 
 /** One line per setting: name, value (redacted; "" when empty), and its origin. */
 export function effectiveSettings(raw: RawSettings, origins: Origins): string[] {

@@ -134,7 +134,7 @@ export function resolveSettings(sources: { file?: unknown; env?: unknown; flags?
   /** A problem with the merged value of `key`, named as the operator wrote it where it came from. */
   const problem = (key: keyof RawSettings, failure: Failure) =>
     errors.push(
-      `${origins[key] === "default" ? `default ${key}` : origins[key]} = ${JSON.stringify(raw[key])}: ${failure.problems.join("; ")}`,
+      `${origins[key] === "default" ? `default ${key}` : origins[key]} = ${JSON.stringify(raw[key])}: ${failure.detail}`,
     );
   const listen = parseListen(raw.listen);
   if (listen instanceof Failure) problem("listen", listen);

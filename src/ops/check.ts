@@ -23,7 +23,7 @@ export interface CheckLine {
 async function checkProof(settings: Settings): Promise<CheckLine[]> {
   const log = memoryLogger();
   const proof = await proofFromSettings(settings, log);
-  if (proof instanceof Failure) return proof.problems.map((what) => ({ ok: false, what: `identityProof: ${what}` }));
+  if (proof instanceof Failure) return [{ ok: false, what: `identityProof: ${proof.detail}` }];
   const unfetched = log.lines.find((l) => l.event === "jwks_fetch_failed");
   if (unfetched) return [{ ok: false, what: `jwksUrl ${settings.proof.jwksUrl}: ${unfetched.reason}` }];
   if (proof.mode === "peer" && settings.listen.kind === "tcp") {
