@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { DISPATCHER_RUNTIME, REPO, tempDir, until } from "../fixtures/stack";
+import { RUNTIME_UNDER_TEST, tempDir, until } from "../fixtures/stack";
 
 const FIXTURE = resolve(import.meta.dir, "../fixtures/serve-then-stop.ts");
 
@@ -24,11 +24,10 @@ describe("lifecycle", () => {
       secretFile: join(dir, "cookie-secret"),
       mintCommand: "true",
     };
-    const runtime =
-      DISPATCHER_RUNTIME === "deno"
-        ? [join(REPO, "node_modules/.bin/deno"), "run", "--unstable-net", "--allow-all"]
-        : [process.execPath];
-    const child = Bun.spawn([...runtime, FIXTURE, JSON.stringify(flags)], { stdout: "pipe", stderr: "pipe" });
+    const child = Bun.spawn([...RUNTIME_UNDER_TEST, FIXTURE, JSON.stringify(flags)], {
+      stdout: "pipe",
+      stderr: "pipe",
+    });
     try {
       let out = "";
       const reading = (async () => {

@@ -2,10 +2,11 @@
 // that accepts only a socket carrying the right cookie: it opens (and reports
 // the chosen subprotocol) or it is a Failure with the reason.
 import { afterAll, describe, expect, test } from "bun:test";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { Failure } from "../../src/errors";
 import { bunRuntime } from "../../src/runtime/bun";
 import { runToEnd } from "../fixtures/child";
+import { DENO_RUN, REPO } from "../fixtures/stack";
 
 let opened = 0;
 const server = Bun.serve({
@@ -22,20 +23,10 @@ const server = Bun.serve({
 });
 afterAll(() => server.stop(true));
 const url = `ws://127.0.0.1:${server.port}/ws`;
-const REPO = resolve(import.meta.dir, "../..");
 
 /** Deno's probe, run by a Deno child (the module it imports touches Deno's globals only when called). */
 async function denoProbe(cookie: string): Promise<{ protocol?: string; failed?: string }> {
-  const deno = join(REPO, "node_modules/.bin/deno");
-  const result = await runToEnd([
-    deno,
-    "run",
-    "--unstable-net",
-    "--allow-all",
-    join(REPO, "test/fixtures/deno-probe.ts"),
-    url,
-    cookie,
-  ]);
+  const result = await runToEnd([...DENO_RUN, join(REPO, "test/fixtures/deno-probe.ts"), url, cookie]);
   return JSON.parse(result.stdout.trim().split("\n").at(-1) ?? "{}");
 }
 
