@@ -56,7 +56,7 @@ while [ "$#" -gt 0 ]; do
 done
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ASSETS=$HERE/src/install
+ASSETS=$HERE/deploy
 SERVICE_USER=t3-dispatch
 INSTALL_USER=t3-install
 BIN=$ROOT/usr/local/bin/t3-dispatch

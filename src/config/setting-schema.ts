@@ -133,7 +133,7 @@ export const DEFAULTS: RawSettings = {
   readyTimeout: "60s",
   // Commands are split on spaces and run without a shell; {version} and {os_user} are filled in.
   t3LatestCommand: "npm view t3 version",
-  // npm as the unprivileged t3-install account, never as root (see src/install/t3-install-version).
+  // npm as the unprivileged t3-install account, never as root (see deploy/t3-install-version).
   t3InstallCommand: "/usr/local/bin/t3-install-version {version}",
   t3SwitchCommand: "ln -sfn /opt/t3/{version} /opt/t3/instances/{os_user}",
   t3StopCommand: "systemctl stop t3-serve@{os_user}",

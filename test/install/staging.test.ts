@@ -177,8 +177,8 @@ describe.skipIf(!isRoot)("install.sh --root (staging)", () => {
     const copy = tempDir("t3d-broken-");
     const target = tempDir("t3d-stage-");
     try {
-      await runToEnd(["cp", "-r", join(REPO, "install.sh"), join(REPO, "src"), join(REPO, "README.md"), copy]);
-      writeFileSync(join(copy, "src/install/sudoers"), "t3-dispatch ALL=(root NOPASSWD /usr/local/bin/t3-mint\n");
+      await runToEnd(["cp", "-r", join(REPO, "install.sh"), join(REPO, "deploy"), join(REPO, "README.md"), copy]);
+      writeFileSync(join(copy, "deploy/sudoers"), "t3-dispatch ALL=(root NOPASSWD /usr/local/bin/t3-mint\n");
       const result = await runToEnd([
         "bash",
         join(copy, "install.sh"),
