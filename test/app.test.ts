@@ -12,7 +12,7 @@ import { Metrics } from "../src/metrics";
 import { OwnerBinding } from "../src/owner";
 import { peerProof } from "../src/proof/proof";
 import { routeOf } from "../src/routing";
-import { bunRuntime } from "../src/runtime/bun";
+import { bunRuntime } from "../src/runtime/bun/runtime";
 import { CookieNames } from "../src/session";
 import { SessionCache } from "../src/session-cache";
 import { handlersFor, type MockInstance, mockInstance } from "./fixtures/msw-t3";

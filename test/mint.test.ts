@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { DispatchError } from "../src/errors";
 import { mintCredential } from "../src/mint";
-import { bunRuntime } from "../src/runtime/bun";
+import { bunRuntime } from "../src/runtime/bun/runtime";
 import { fakeMintCommand, tempDir } from "./fixtures/stack";
 
 const stateRoot = tempDir();

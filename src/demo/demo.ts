@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveSettings } from "../config/settings";
 import type { Logger } from "../log";
-import { selfCommand } from "../runtime/self";
+import { selfCommand } from "../runtime/bun/self";
 import { startServer } from "../server";
 import { OUTPOST_AUDIENCE, OUTPOST_ISSUER, startFakeOutpost } from "./fake-outpost";
 import { startFakeT3 } from "./fake-t3";

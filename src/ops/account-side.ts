@@ -19,7 +19,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { fsyncPath, integrityCheck, snapshotDatabase } from "../runtime/sqlite";
+import { fsyncPath, integrityCheck, snapshotDatabase } from "../runtime/bun/sqlite";
 import { stamp } from "./stamp";
 
 export class StateFileError extends Error {

@@ -7,8 +7,8 @@
 // good one, and one failing database fails alone.
 import { closeSync, fstatSync, fsyncSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { fsyncPath } from "../runtime/bun/sqlite";
 import type { CommandRunner } from "../runtime/command";
-import { fsyncPath } from "../runtime/sqlite";
 import { asAccount } from "./as-account";
 import { createExclusive, ensurePrivateDir, hasSqliteHeader } from "./private-files";
 import { stamp } from "./stamp";

@@ -20,7 +20,7 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fsyncPath } from "../runtime/sqlite";
+import { fsyncPath } from "../runtime/bun/sqlite";
 
 export class UnsafePathError extends Error {
   override name = "UnsafePathError";

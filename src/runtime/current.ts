@@ -3,4 +3,4 @@
 import type { Runtime } from "./runtime";
 
 export const runtime: Runtime =
-  "Deno" in globalThis ? (await import("./deno")).denoRuntime : (await import("./bun")).bunRuntime;
+  "Deno" in globalThis ? (await import("./deno/runtime")).denoRuntime : (await import("./bun/runtime")).bunRuntime;

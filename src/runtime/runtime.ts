@@ -1,6 +1,7 @@
 // The boundary between the shared dispatcher and the runtime it runs on. Each
-// runtime (bun.ts, deno.ts) implements it once; everything else (identity,
-// pairing, session, proxy decisions, config) is runtime-neutral and shared.
+// runtime implements it once, in bun/ and deno/ with the same file names on
+// each side; everything else (identity, pairing, session, proxy decisions,
+// config) is runtime-neutral and shared.
 import type { Elysia } from "elysia";
 import type { ListenAddress } from "../config/setting-values";
 import type { DispatchError, Failure } from "../errors";

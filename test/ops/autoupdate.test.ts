@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { mintCredential } from "../../src/mint";
 import { checkInstance } from "../../src/ops/healthcheck";
-import { bunRuntime } from "../../src/runtime/bun";
+import { bunRuntime } from "../../src/runtime/bun/runtime";
 import { fetchServerVersion } from "../../src/t3/client";
 import { runToEnd } from "../fixtures/child";
 import { accountsFile, fakeMintCommand, freePort, REPO, tempDir } from "../fixtures/stack";

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { type BackupOptions, backupAll, backupOne, listBackups } from "../../src/ops/backup";
 import { type RestoreRequest, restoreDatabase } from "../../src/ops/restore";
 import type { StateDbTarget } from "../../src/ops/state-db";
-import { bunRuntime } from "../../src/runtime/bun";
-import { integrityCheck } from "../../src/runtime/sqlite";
+import { bunRuntime } from "../../src/runtime/bun/runtime";
+import { integrityCheck } from "../../src/runtime/bun/sqlite";
 import { runToEnd } from "../fixtures/child";
 import { accountsFile, REPO, tempDir } from "../fixtures/stack";
 

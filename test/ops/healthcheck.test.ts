@@ -7,7 +7,7 @@ import { type FakeT3, type FakeVersion, type Faults, startFakeT3 } from "../../s
 import { DispatchError } from "../../src/errors";
 import { mintCredential } from "../../src/mint";
 import { checkInstance, type HealthDeps } from "../../src/ops/healthcheck";
-import { bunRuntime } from "../../src/runtime/bun";
+import { bunRuntime } from "../../src/runtime/bun/runtime";
 import { runToEnd } from "../fixtures/child";
 import { accountsFile, fakeMintCommand, REPO, tempDir } from "../fixtures/stack";
 

@@ -4,7 +4,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { Failure } from "../../src/errors";
-import { bunRuntime } from "../../src/runtime/bun";
+import { bunRuntime } from "../../src/runtime/bun/runtime";
 import { runToEnd } from "../fixtures/child";
 import { DENO_RUN, REPO } from "../fixtures/stack";
 

@@ -5,15 +5,15 @@
 // backpressured, so frames queue rather than drop; a frame Bun still refuses on
 // an open socket (send() returning 0) is logged as ws_frame_dropped.
 import type { Server, ServerWebSocket } from "bun";
-import { DispatchError } from "../errors";
-import type { Logger } from "../log";
+import { DispatchError } from "../../errors";
+import type { Logger } from "../../log";
 import {
   BRIDGE_DRAIN_POLL_MS,
   BRIDGE_HIGH_WATER,
   type OpenSockets,
   passOnClose,
   type WebSocketTarget,
-} from "./runtime";
+} from "../runtime";
 
 /** Bun routes a socket's events to the handlers in its `data` (Elysia's global handler does). */
 interface BridgeHandlers {

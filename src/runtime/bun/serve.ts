@@ -2,8 +2,8 @@
 // proxy needs, which are not Elysia's defaults.
 import type { Server } from "bun";
 import type { Elysia } from "elysia";
-import type { ListenAddress } from "../config/setting-values";
-import { type Listening, listenUrl, type ServableApp } from "./runtime";
+import type { ListenAddress } from "../../config/setting-values";
+import { type Listening, listenUrl, type ServableApp } from "../runtime";
 
 /** Where Bun should bind: a Unix socket path, or host and port. */
 const bindOptions = (listen: ListenAddress) =>

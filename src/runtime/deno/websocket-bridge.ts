@@ -9,16 +9,16 @@
 // instance queue in the stream's writer; past QUEUE_LIMIT (the send buffer Bun
 // allows) the browser is closed with 1013 (try again later) rather than
 // letting one socket take unbounded memory.
-import { DispatchError } from "../errors";
-import type { Logger } from "../log";
-import type { DenoApi, WebSocketStreamConstructor } from "./deno-api";
+import { DispatchError } from "../../errors";
+import type { Logger } from "../../log";
 import {
   BRIDGE_DRAIN_POLL_MS,
   BRIDGE_HIGH_WATER,
   type OpenSockets,
   passOnClose,
   type WebSocketTarget,
-} from "./runtime";
+} from "../runtime";
+import type { DenoApi, WebSocketStreamConstructor } from "./api";
 
 const QUEUE_LIMIT = 32 * 1024 * 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

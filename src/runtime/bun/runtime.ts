@@ -1,9 +1,9 @@
 // The Bun runtime: Elysia's own Bun adapter serves (server.upgrade for
 // WebSockets), Bun.spawn runs children, node:process signals, node:fs watch.
 import { watch } from "node:fs";
-import { type ChildIO, commandRunner, type Spawned } from "./command";
+import { type ChildIO, commandRunner, type Spawned } from "../command";
+import type { Runtime } from "../runtime";
 import { withReadyBody } from "./ready-body";
-import type { Runtime } from "./runtime";
 import { peerAddress, serveApp, serveFetch } from "./serve";
 import { bridgeWebSocket } from "./websocket-bridge";
 import { probeWebSocketBun } from "./websocket-probe";

@@ -1,4 +1,4 @@
-// The few Deno APIs the Deno runtime module calls, typed here so the shared
+// The few Deno APIs the Deno runtime calls, typed here so the shared
 // type-check (Bun's types) covers that module without Deno's full lib.
 
 export interface DenoNetAddr {
@@ -65,4 +65,13 @@ export type WebSocketStreamConstructor = new (
 export interface DenoGlobals {
   Deno: DenoApi;
   WebSocketStream?: WebSocketStreamConstructor;
+}
+
+/** Deno's globals, typed; touched only when called (the Bun binary carries this module unused). */
+export const globals = () => globalThis as unknown as DenoGlobals;
+
+export function webSocketStream() {
+  const stream = globals().WebSocketStream;
+  if (!stream) throw new Error("Deno needs --unstable-net (WebSocketStream) to bridge WebSockets");
+  return stream;
 }
