@@ -1,8 +1,8 @@
 // The mint command runs as a real child process (the fake mint), as in production.
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { DispatchError } from "../src/errors";
-import { mintCredential } from "../src/mint";
+import { DispatchError } from "../src/lib/errors";
+import { mintCredential } from "../src/request/pairing/mint";
 import { bunRuntime } from "../src/runtime/bun/runtime";
 import { fakeMintCommand, tempDir } from "./fixtures/stack";
 

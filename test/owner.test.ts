@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { memoryLogger } from "../src/log";
-import { loadSecret, OwnerBinding } from "../src/owner";
-import { SessionCache } from "../src/session-cache";
+import { memoryLogger } from "../src/lib/log";
+import { SessionCache } from "../src/request/session/cache";
+import { loadSecret, OwnerBinding } from "../src/request/session/owner";
 import { tempDir } from "./fixtures/stack";
 
 describe("owner binding of session cookies", () => {

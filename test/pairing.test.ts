@@ -4,11 +4,11 @@
 // browser is sent afterwards. Mint and exchange are functions the test sets.
 import { describe, expect, test } from "bun:test";
 import type { Instance } from "../src/config/table";
-import { DispatchError } from "../src/errors";
-import { memoryLogger } from "../src/log";
-import { OWNER_COOKIE, OwnerBinding } from "../src/owner";
-import { type Paired, Pairing, type PairingDeps, pairedResponse, redirectTarget } from "../src/pairing";
-import { CookieNames } from "../src/session";
+import { DispatchError } from "../src/lib/errors";
+import { memoryLogger } from "../src/lib/log";
+import { type Paired, Pairing, type PairingDeps, pairedResponse, redirectTarget } from "../src/request/pairing/pairing";
+import { CookieNames } from "../src/request/session/cookie-names";
+import { OWNER_COOKIE, OwnerBinding } from "../src/request/session/owner";
 import type { Exchanged } from "../src/t3/client";
 import type { PairEndpoint } from "../src/t3/contract";
 

@@ -3,14 +3,14 @@
 // cache's own bounds. The instance's word is a function the test sets.
 import { describe, expect, test } from "bun:test";
 import type { Instance } from "../src/config/table";
-import { DispatchError } from "../src/errors";
-import { memoryLogger } from "../src/log";
-import { Metrics } from "../src/metrics";
-import { OWNER_COOKIE, OwnerBinding } from "../src/owner";
-import type { Paired } from "../src/pairing";
-import { CookieNames } from "../src/session";
-import { SessionCache } from "../src/session-cache";
-import { type Asking, sessionGate } from "../src/session-gate";
+import { DispatchError } from "../src/lib/errors";
+import { memoryLogger } from "../src/lib/log";
+import { Metrics } from "../src/request/metrics";
+import type { Paired } from "../src/request/pairing/pairing";
+import { SessionCache } from "../src/request/session/cache";
+import { CookieNames } from "../src/request/session/cookie-names";
+import { type Asking, sessionGate } from "../src/request/session/gate";
+import { OWNER_COOKIE, OwnerBinding } from "../src/request/session/owner";
 import type { SessionVerdict } from "../src/t3/client";
 
 const instance: Instance = { user: "alice", osUser: "alice", port: 4100 };

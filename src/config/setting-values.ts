@@ -1,6 +1,6 @@
 // The forms a setting's text takes once read: durations, listen addresses and
 // comma-separated lists. Pure parsing, no knowledge of which setting uses which.
-import { Failure } from "../errors";
+import { Failure } from "../lib/errors";
 
 export type ListenAddress = { kind: "tcp"; hostname: string; port: number } | { kind: "unix"; path: string };
 

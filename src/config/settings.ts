@@ -3,8 +3,8 @@
 // source is validated with the same schema (setting-schema.ts), and every
 // problem is reported at once, named as the operator wrote it.
 import { Value } from "@sinclair/typebox/value";
-import { Failure } from "../errors";
-import { trustedPeers } from "../trust";
+import { Failure } from "../lib/errors";
+import { trustedPeers } from "../request/proof/trust";
 import { DEFAULTS, envName, flagName, PartialSettings, RawSettings, SETTING_KEYS } from "./setting-schema";
 import { durationMs, type ListenAddress, list, parseListen } from "./setting-values";
 

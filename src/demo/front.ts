@@ -4,10 +4,10 @@
 // client-sent X-authentik-* dropped, WebSockets included.
 
 import { Elysia } from "elysia";
-import { DispatchError } from "../errors";
-import { createLogger } from "../log";
-import { isWebSocketUpgrade, takeWebSocketHandshake, upstreamRequestHeaders } from "../proxy/headers";
-import { forwardHttp } from "../proxy/http";
+import { DispatchError } from "../lib/errors";
+import { createLogger } from "../lib/log";
+import { isWebSocketUpgrade, takeWebSocketHandshake, upstreamRequestHeaders } from "../request/forward/headers";
+import { forwardHttp } from "../request/forward/http";
 import { runtime } from "../runtime/current";
 import type { Listening, OpenSockets } from "../runtime/runtime";
 import type { FakeOutpost } from "./fake-outpost";

@@ -3,8 +3,8 @@
 // `GET / → 200` check once passed a build whose pairing was broken). It reuses
 // the dispatcher's own mint and t3 client code.
 import type { Instance } from "../config/table";
-import { type DispatchError, Failure } from "../errors";
-import type { InstanceCheck } from "../instance-check";
+import { type DispatchError, Failure } from "../lib/errors";
+import type { InstanceCheck } from "../request/instance/check";
 import type { Runtime } from "../runtime/runtime";
 import { checkSession, type Exchanged, exchangeCredential } from "../t3/client";
 

@@ -1,8 +1,9 @@
 // Where each instance keeps its state database: the `stateDb` setting with
 // {home} and {os_user} filled in, and the account (uid, gid, home) that owns
 // it, from the accounts file (the same one the instance check reads).
-import type { Accounts } from "../accounts";
+
 import type { Instance } from "../config/table";
+import type { Accounts } from "../request/instance/accounts";
 import type { AccountIds } from "./as-account";
 
 export interface StateDbTarget extends AccountIds {

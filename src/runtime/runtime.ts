@@ -4,8 +4,8 @@
 // config) is runtime-neutral and shared.
 import type { Elysia } from "elysia";
 import type { ListenAddress } from "../config/setting-values";
-import type { DispatchError, Failure } from "../errors";
-import type { Logger } from "../log";
+import type { DispatchError, Failure } from "../lib/errors";
+import type { Logger } from "../lib/log";
 import type { CommandRunner } from "./command";
 
 export interface Listening {

@@ -2,7 +2,7 @@
 // asking whether a cookie is still valid. Web-standard fetch only; every call
 // has a timeout because a just-started instance can accept and never answer.
 import { Value } from "@sinclair/typebox/value";
-import { DispatchError } from "../errors";
+import { DispatchError } from "../lib/errors";
 import {
   isSessionCookieName,
   PAIR_ENDPOINTS,

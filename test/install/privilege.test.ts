@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { mintCredential } from "../../src/mint";
+import { mintCredential } from "../../src/request/pairing/mint";
 import { bunRuntime } from "../../src/runtime/bun/runtime";
 import { type Child, runToEnd, startChild } from "../fixtures/child";
 import { Browser, freePort, REPO, SIGNED, settingsEnv, tempDir } from "../fixtures/stack";

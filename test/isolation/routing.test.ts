@@ -2,10 +2,10 @@
 // matches a foreign domain only when identityDomains is empty.
 import { describe, expect, test } from "bun:test";
 import type { DispatchTable } from "../../src/config/table";
-import { DispatchError } from "../../src/errors";
-import { identityFrom } from "../../src/identity";
-import { memoryLogger } from "../../src/log";
-import { Routing, routeOf } from "../../src/routing";
+import { DispatchError } from "../../src/lib/errors";
+import { memoryLogger } from "../../src/lib/log";
+import { identityFrom } from "../../src/request/identity";
+import { Routing, routeOf } from "../../src/request/route";
 
 const table: DispatchTable = new Map([
   ["vbarzin", { user: "vbarzin", osUser: "vbarzin", port: 4001 }],

@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } 
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import { startFakeOutpost } from "../../src/demo/fake-outpost";
-import { RETRY_MS, VERDICT_MS } from "../../src/instance-check";
+import { RETRY_MS, VERDICT_MS } from "../../src/request/instance/check";
 import { asUser, attackTable } from "../fixtures/attacker";
 import { type Child, runToEnd, startChild } from "../fixtures/child";
 import {

@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
-import { DispatchError } from "../../src/errors";
+import { DispatchError } from "../../src/lib/errors";
 import { checkSession, exchangeCredential } from "../../src/t3/client";
 import { handlersFor, mockInstance } from "../fixtures/msw-t3";
 

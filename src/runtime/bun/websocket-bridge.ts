@@ -5,8 +5,8 @@
 // backpressured, so frames queue rather than drop; a frame Bun still refuses on
 // an open socket (send() returning 0) is logged as ws_frame_dropped.
 import type { Server, ServerWebSocket } from "bun";
-import { DispatchError } from "../../errors";
-import type { Logger } from "../../log";
+import { DispatchError } from "../../lib/errors";
+import type { Logger } from "../../lib/log";
 import {
   BRIDGE_DRAIN_POLL_MS,
   BRIDGE_HIGH_WATER,

@@ -1,6 +1,6 @@
 // Bun: does a WebSocket to this URL open (with these headers) in time? Bun's
 // WebSocket takes request headers; the web-standard one cannot.
-import { Failure } from "../../errors";
+import { Failure } from "../../lib/errors";
 import type { Runtime } from "../runtime";
 
 export const probeWebSocketBun: Runtime["probeWebSocket"] = (url, headers, timeoutMs) =>

@@ -9,8 +9,8 @@
 // instance queue in the stream's writer; past QUEUE_LIMIT (the send buffer Bun
 // allows) the browser is closed with 1013 (try again later) rather than
 // letting one socket take unbounded memory.
-import { DispatchError } from "../../errors";
-import type { Logger } from "../../log";
+import { DispatchError } from "../../lib/errors";
+import type { Logger } from "../../lib/log";
 import {
   BRIDGE_DRAIN_POLL_MS,
   BRIDGE_HIGH_WATER,

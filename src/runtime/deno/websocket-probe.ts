@@ -1,6 +1,6 @@
 // Deno: does a WebSocket to this URL open (with these headers) in time?
 // Deno's WebSocketStream takes request headers; the web-standard one cannot.
-import { Failure } from "../../errors";
+import { Failure } from "../../lib/errors";
 import type { Runtime } from "../runtime";
 import { webSocketStream } from "./api";
 

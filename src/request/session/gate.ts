@@ -7,16 +7,16 @@
 // (a WebSocket); an unanswered check fails open. Nothing later pairs again.
 // An upgrade the instance refuses on a cached answer is explained here too:
 // a session the instance has dropped is a 401, not an instance that is down.
-import type { Instance } from "./config/table";
+import type { Instance } from "../../config/table";
+import { DispatchError } from "../../lib/errors";
+import type { Logger } from "../../lib/log";
+import type { SessionVerdict as SessionState } from "../../t3/client";
+import type { Metrics } from "../metrics";
+import type { Paired, Pairing } from "../pairing/pairing";
+import type { SessionCache } from "./cache";
+import type { CookieNames } from "./cookie-names";
 import { parseCookies } from "./cookies";
-import { DispatchError } from "./errors";
-import type { Logger } from "./log";
-import type { Metrics } from "./metrics";
 import { OWNER_COOKIE, type OwnerBinding } from "./owner";
-import type { Paired, Pairing } from "./pairing";
-import type { CookieNames } from "./session";
-import type { SessionCache } from "./session-cache";
-import type { SessionVerdict as SessionState } from "./t3/client";
 
 /** Proxy with this session cookie (its name), pair (the cookies to hand over), or refuse. */
 export type SessionVerdict = { proxy: string } | Paired | DispatchError;

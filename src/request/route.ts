@@ -6,10 +6,10 @@
 // fails keeps the last good table and says why. Reloads run one at a time, so a
 // slow read of an older file can never land after a newer one.
 import { readFile } from "node:fs/promises";
-import { type DispatchTable, type Instance, parseTable, type TableResult } from "./config/table";
-import { DispatchError } from "./errors";
+import { type DispatchTable, type Instance, parseTable, type TableResult } from "../config/table";
+import { DispatchError } from "../lib/errors";
+import type { Logger } from "../lib/log";
 import type { Identity } from "./identity";
-import type { Logger } from "./log";
 
 export async function readTableFile(path: string): Promise<TableResult> {
   let text: string;

@@ -3,7 +3,7 @@
 // A port is not proof of who listens on it: any account may bind a port its
 // owner left free.
 import { readFileSync } from "node:fs";
-import { Failure } from "./errors";
+import { Failure } from "../../lib/errors";
 
 export interface Listener {
   /** The local address as /proc prints it (hex, host byte order per 32-bit word). */

@@ -5,12 +5,13 @@
 // looks at who holds the port again) and its cached session answers (it may
 // have restarted without them); a refused upgrade is explained by the session
 // gate (a dropped session is a 401, not an instance that is down).
-import type { AppDeps, Meta } from "./app";
-import type { Instance } from "./config/table";
+
+import type { Instance } from "../../config/table";
+import { DispatchError } from "../../lib/errors";
+import type { AppDeps, Meta } from "../app";
 import { cookiesForInstance, type DroppedCookie, FRONT_COOKIE_PREFIXES, screenSetCookies } from "./cookie-filter";
-import { DispatchError } from "./errors";
-import { takeWebSocketHandshake, upstreamRequestHeaders } from "./proxy/headers";
-import { forwardHttp } from "./proxy/http";
+import { takeWebSocketHandshake, upstreamRequestHeaders } from "./headers";
+import { forwardHttp } from "./http";
 
 type Deps = Pick<AppDeps, "settings" | "instances" | "sessions" | "cookieNames" | "runtime" | "openSockets" | "log"> & {
   refusedUpgrade(request: Request, instance: Instance, refused: DispatchError): Promise<DispatchError>;

@@ -2,7 +2,7 @@
 // are streamed both ways; a request body of up to 256 KiB with a declared
 // length is read whole first (see SMALL_BODY). Redirects are the browser's
 // business, and compressed bodies pass byte-for-byte.
-import { DispatchError } from "../errors";
+import { DispatchError } from "../../lib/errors";
 import { stripHopByHop } from "./headers";
 
 /** The runtime's fetch for proxying: raw body bytes, headers the caller may change. */

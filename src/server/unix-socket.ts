@@ -2,7 +2,7 @@
 // that the front can connect and nobody else. Set right after the bind (under
 // the unit's UMask=0077 the socket starts owner-only).
 import { chmodSync, chownSync, readFileSync } from "node:fs";
-import { Failure } from "./errors";
+import { Failure } from "../lib/errors";
 
 /** A group's id from a group-format file, or undefined. */
 export function gidOf(group: string, groupFile = "/etc/group"): number | undefined {

@@ -1,6 +1,6 @@
 // Which peers may assert an identity: the front proxy's addresses, as CIDRs.
 // Anyone else who sends the identity header is refused.
-import { Failure } from "./errors";
+import { Failure } from "../../lib/errors";
 
 type Range = { v6: boolean; base: bigint; mask: bigint };
 

@@ -5,8 +5,9 @@
 // the front's SSO cookies. Only the instance's own session cookie and cookies
 // foreign to no one are forwarded. Coming back, an instance may not set the
 // owner cookie, another instance's session cookie, or a `Domain=` cookie.
-import { OWNER_COOKIE } from "./owner";
-import { DEFAULT_COOKIE_NAME, setCookieName } from "./t3/contract";
+
+import { DEFAULT_COOKIE_NAME, setCookieName } from "../../t3/contract";
+import { OWNER_COOKIE } from "../session/owner";
 
 /** The front's cookies, never forwarded (a setting adds prefixes). */
 export const FRONT_COOKIE_PREFIXES = ["authentik_"];

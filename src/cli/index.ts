@@ -2,10 +2,10 @@
 // mint wrapper (`fake-mint`), the t3 CLI (`fake-t3`) and `t3 serve` (`fake-instance`).
 // Settings come from flags > T3D_* environment > --config file > defaults.
 import { parseArgs } from "node:util";
-import pkg from "../package.json" with { type: "json" };
-import { parseSettingsArgs, settingsOrExit } from "./config/args";
-import { DEFAULTS, envName, flagName, SETTING_KEYS } from "./config/setting-schema";
-import { createLogger, type Logger } from "./log";
+import pkg from "../../package.json" with { type: "json" };
+import { DEFAULTS, envName, flagName, SETTING_KEYS } from "../config/setting-schema";
+import { createLogger, type Logger } from "../lib/log";
+import { parseSettingsArgs, settingsOrExit } from "./args";
 
 /** The operator's subcommands: their usage line and what they do. */
 const USAGE = {
@@ -52,7 +52,7 @@ const usageOf = (command: Subcommand) => `Usage: t3-dispatch ${USAGE[command][0]
 type Exit = number | "running";
 
 async function onSignals(stop: () => Promise<void>, log: Logger, reload?: () => void): Promise<void> {
-  const { runtime } = await import("./runtime/current");
+  const { runtime } = await import("../runtime/current");
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) {
@@ -79,7 +79,7 @@ async function serve(args: string[]): Promise<Exit> {
   const parsed = settingsOrExit(parseSettingsArgs(args));
   if (typeof parsed === "number") return parsed;
   const log = createLogger();
-  const { startServer, StartupError } = await import("./server");
+  const { startServer, StartupError } = await import("../server/server");
   try {
     const running = await startServer(parsed.settings, log);
     await onSignals(running.stop, log, () => void running.routing.reload());
@@ -97,7 +97,7 @@ async function demo(args: string[]): Promise<Exit> {
     options: { port: { type: "string", default: "3700" } },
     strict: true,
   });
-  const { runDemo } = await import("./demo/demo");
+  const { runDemo } = await import("../demo/demo");
   const log = createLogger();
   await onSignals(await runDemo(Number(values.port), log), log);
   return "running";
@@ -116,25 +116,25 @@ export async function main(argv: string[]): Promise<Exit> {
       case "demo":
         return await demo(rest);
       case "check":
-        return await (await import("./ops/commands")).checkCommand(rest);
+        return await (await import("./ops-commands")).checkCommand(rest);
       case "healthcheck":
-        return await (await import("./ops/commands")).healthcheckCommand(rest);
+        return await (await import("./ops-commands")).healthcheckCommand(rest);
       case "backup":
-        return await (await import("./ops/commands")).backupCommand(rest);
+        return await (await import("./ops-commands")).backupCommand(rest);
       case "restore":
-        return await (await import("./ops/commands")).restoreCommand(rest);
+        return await (await import("./ops-commands")).restoreCommand(rest);
       case "autoupdate":
-        return await (await import("./ops/commands")).autoupdateCommand(rest);
+        return await (await import("./ops-commands")).autoupdateCommand(rest);
       case "snapshot-db":
-        return (await import("./ops/commands")).snapshotCommand(rest);
+        return (await import("./ops-commands")).snapshotCommand(rest);
       case "restore-db":
-        return (await import("./ops/commands")).restoreDbCommand(rest);
+        return (await import("./ops-commands")).restoreDbCommand(rest);
       case "fake-mint":
-        return await (await import("./demo/fake-mint")).fakeMintMain(rest);
+        return await (await import("../demo/fake-mint")).fakeMintMain(rest);
       case "fake-t3":
-        return (await import("./demo/fake-mint")).fakeT3CliMain(rest);
+        return (await import("../demo/fake-mint")).fakeT3CliMain(rest);
       case "fake-instance":
-        return (await import("./demo/fake-instance-main")).fakeInstanceMain(rest);
+        return (await import("../demo/fake-instance-main")).fakeInstanceMain(rest);
       case "--version":
       case "-v":
         process.stdout.write(`${pkg.version}\n`);

@@ -8,8 +8,8 @@
 import { Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey } from "jose";
-import { Failure } from "../errors";
-import type { Logger } from "../log";
+import { Failure } from "../../lib/errors";
+import type { Logger } from "../../lib/log";
 
 /** The JWKS document's shape (RFC 7517 §5); jose checks each key itself. */
 const JwkSet = Type.Object({

@@ -9,9 +9,10 @@
 // number of reads. Pairing asks afresh before the credential leaves. A port
 // seen with nothing on it, or with a new listener socket, is reported: the
 // instance went down or restarted, and its sessions may have gone with it.
+
+import type { Instance } from "../../config/table";
+import { DispatchError } from "../../lib/errors";
 import type { Accounts } from "./accounts";
-import type { Instance } from "./config/table";
-import { DispatchError } from "./errors";
 import { addressesFor, type ListenTable, readListenTable } from "./listeners";
 
 /** How long a snapshot is believed: a squatter who binds and is reached within it is the residual window. */

@@ -4,7 +4,7 @@
 // `alg: none` never verifies. Verified tokens are cached until their `exp`,
 // so the steady state costs a map lookup, not a signature check.
 import { decodeProtectedHeader, errors, jwtVerify } from "jose";
-import { DispatchError } from "../errors";
+import { DispatchError } from "../../lib/errors";
 import type { TokenKeys } from "./keys";
 
 export interface TokenRules {

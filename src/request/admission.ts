@@ -3,9 +3,10 @@
 // port held by its own account?), origin (a WebSocket or write from the public
 // origin only). The first refusal ends the request; nothing reaches an
 // instance, and nothing is minted, before all five pass.
+
+import type { Instance } from "../config/table";
+import { DispatchError } from "../lib/errors";
 import type { AppDeps, Meta } from "./app";
-import type { Instance } from "./config/table";
-import { DispatchError } from "./errors";
 import { identityFrom } from "./identity";
 import { checkOrigin } from "./origin";
 

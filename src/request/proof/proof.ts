@@ -8,9 +8,9 @@
 //            forge this on loopback: kept for existing hosts, warned about).
 // The result is the claimed identity text (validated by `identity`), or why not.
 import { createHash, timingSafeEqual } from "node:crypto";
-import { DispatchError } from "../errors";
-import type { PeerCheck } from "../trust";
+import { DispatchError } from "../../lib/errors";
 import type { TokenVerifier } from "./token";
+import type { PeerCheck } from "./trust";
 
 export type ProofMode = "jwt" | "secret" | "peer";
 

@@ -3,8 +3,8 @@
 // local part (`vbarzin`, the terminal stack's `${auth_user%%@*}`), the latter
 // only for domains in `identityDomains` when that is set. The value is hostile
 // until proven otherwise: nothing unvalidated leaves this module.
-import { isDomain, isUserName } from "./config/names";
-import { DispatchError } from "./errors";
+import { isDomain, isUserName } from "../config/names";
+import { DispatchError } from "../lib/errors";
 
 /** Longer than any real login; bounds the work done on a hostile header. */
 const MAX_HEADER = 254;

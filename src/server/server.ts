@@ -1,23 +1,24 @@
 // `t3-dispatch serve`: load the table (refusing to start on any error), wire
 // the real mint command, WebSocket bridge, reloads (poll, file watch, SIGHUP),
 // the metrics listener, and a graceful stop.
-import { Accounts } from "./accounts";
-import { createApp } from "./app";
-import type { Settings } from "./config/settings";
-import { Failure } from "./errors";
-import { instanceCheck } from "./instance-check";
-import { addressesFor, listenersUnreadable } from "./listeners";
-import type { Logger } from "./log";
-import { Metrics, metricsResponse } from "./metrics";
-import { mintCredential } from "./mint";
-import { loadSecret, OwnerBinding } from "./owner";
-import { proofFromSettings } from "./proof/from-settings";
-import { Routing, readTableFile } from "./routing";
-import { runtime } from "./runtime/current";
-import type { Listening, OpenSockets } from "./runtime/runtime";
-import { watchFile } from "./runtime/watch";
-import { CookieNames } from "./session";
-import { SessionCache } from "./session-cache";
+
+import type { Settings } from "../config/settings";
+import { Failure } from "../lib/errors";
+import type { Logger } from "../lib/log";
+import { createApp } from "../request/app";
+import { Accounts } from "../request/instance/accounts";
+import { instanceCheck } from "../request/instance/check";
+import { addressesFor, listenersUnreadable } from "../request/instance/listeners";
+import { Metrics, metricsResponse } from "../request/metrics";
+import { mintCredential } from "../request/pairing/mint";
+import { proofFromSettings } from "../request/proof/from-settings";
+import { Routing, readTableFile } from "../request/route";
+import { SessionCache } from "../request/session/cache";
+import { CookieNames } from "../request/session/cookie-names";
+import { loadSecret, OwnerBinding } from "../request/session/owner";
+import { runtime } from "../runtime/current";
+import type { Listening, OpenSockets } from "../runtime/runtime";
+import { watchFile } from "../runtime/watch";
 import { restrictSocket } from "./unix-socket";
 
 export interface Running extends Listening {

@@ -6,7 +6,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Logger } from "./log";
+import type { Logger } from "../../lib/log";
 
 export const OWNER_COOKIE = "t3d_owner";
 

@@ -1,14 +1,14 @@
 // The proof the settings ask for, with its keys loaded: every problem listed
 // (the service does not start without a proof it can check).
 import { readFileSync } from "node:fs";
-import type { ListenAddress } from "../config/setting-values";
-import type { ProofSettings } from "../config/settings";
-import { Failure } from "../errors";
-import type { Logger } from "../log";
-import { trustedPeers } from "../trust";
+import type { ListenAddress } from "../../config/setting-values";
+import type { ProofSettings } from "../../config/settings";
+import { Failure } from "../../lib/errors";
+import type { Logger } from "../../lib/log";
 import { parseJwks, RemoteKeys, type TokenKeys } from "./keys";
 import { type Proof, peerProof, secretProof, tokenProof } from "./proof";
 import { TokenVerifier } from "./token";
+import { trustedPeers } from "./trust";
 
 /** Allowed clock skew between the front and this host for exp/nbf. */
 const CLOCK_TOLERANCE_S = 30;

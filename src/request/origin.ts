@@ -3,7 +3,7 @@
 // that may change state (not GET/HEAD/OPTIONS) from any other origin — a
 // sibling app on the same site, a user's preview server — would drive a
 // person's agent with their cookies. t3's own page always sends its origin.
-import { DispatchError } from "./errors";
+import { DispatchError } from "../lib/errors";
 
 const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
 

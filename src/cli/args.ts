@@ -1,10 +1,10 @@
 // Command-line settings for every subcommand: each setting is a `--flag`, plus
 // `--config FILE` and the subcommand's own options. Precedence is resolved in
-// settings.ts (flags > T3D_* > config file > defaults).
+// config/settings.ts (flags > T3D_* > config file > defaults).
 import { readFileSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { flagName, type RawSettings, SETTING_KEYS, settingsFromEnv } from "./setting-schema";
-import { type Origins, resolveSettings, type Settings } from "./settings";
+import { flagName, type RawSettings, SETTING_KEYS, settingsFromEnv } from "../config/setting-schema";
+import { type Origins, resolveSettings, type Settings } from "../config/settings";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 

@@ -3,9 +3,9 @@
 // parsed as JSON — never with a line regex.
 import { Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { isOsUser } from "./config/names";
-import { DispatchError } from "./errors";
-import type { CommandResult, CommandRunner } from "./runtime/command";
+import { isOsUser } from "../../config/names";
+import { DispatchError } from "../../lib/errors";
+import type { CommandResult, CommandRunner } from "../../runtime/command";
 
 const MintOutput = Type.Object({ credential: Type.String({ minLength: 1 }) });
 

@@ -5,14 +5,14 @@
 // guard stops a pairing that keeps failing or keeps being undone: it counts
 // failed pairings and fresh cookies the instance calls dead, not logins (six
 // private windows opened in a minute are six good pairings).
-import type { Instance } from "./config/table";
-import { type DroppedCookie, screenSetCookies } from "./cookie-filter";
-import { DispatchError } from "./errors";
-import type { Logger } from "./log";
-import { OWNER_COOKIE, type OwnerBinding } from "./owner";
-import type { CookieNames } from "./session";
-import type { Exchanged } from "./t3/client";
-import { PAIR_ENDPOINTS, type PairEndpoint, setCookieName } from "./t3/contract";
+import type { Instance } from "../../config/table";
+import { DispatchError } from "../../lib/errors";
+import type { Logger } from "../../lib/log";
+import type { Exchanged } from "../../t3/client";
+import { PAIR_ENDPOINTS, type PairEndpoint, setCookieName } from "../../t3/contract";
+import { type DroppedCookie, screenSetCookies } from "../forward/cookie-filter";
+import type { CookieNames } from "../session/cookie-names";
+import { OWNER_COOKIE, type OwnerBinding } from "../session/owner";
 
 export interface PairingDeps {
   /** Asked afresh before the credential leaves (the request's own check came before the mint): is the port the instance's own? */

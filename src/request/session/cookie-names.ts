@@ -1,6 +1,6 @@
 // The session decision: is there a cookie for this instance, and is this
 // request one that may be answered with a re-pair redirect?
-import { isSessionCookieName } from "./t3/contract";
+import { isSessionCookieName } from "../../t3/contract";
 
 /**
  * A top-level browser navigation, as opposed to an XHR, asset or WebSocket

@@ -1,30 +1,30 @@
 // Wires the one request path onto Elysia's lifecycle. Read top to bottom:
 //   resolve:      proof → identity → route → instance → origin   (admission.ts)
-//   beforeHandle: session (pass, ask the instance, pair, or refuse)  (session-gate.ts)
-//   handler:      cookie filter → proxy (HTTP | WebSocket)         (forward.ts)
+//   beforeHandle: session (pass, ask the instance, pair, or refuse)  (session/gate.ts)
+//   handler:      cookie filter → proxy (HTTP | WebSocket)         (forward/forward.ts)
 // Each stage returns a typed result; an answer is recorded (access log,
 // metrics) where it is made. Control-plane routes come before the hooks.
 import { Elysia } from "elysia";
+import type { Settings } from "../config/settings";
+import type { Instance } from "../config/table";
+import { DispatchError, errorResponse } from "../lib/errors";
+import type { Logger } from "../lib/log";
+import type { OpenSockets, Runtime } from "../runtime/runtime";
+import { checkSession, exchangeCredential } from "../t3/client";
 import { type Admission, admit } from "./admission";
-import type { Settings } from "./config/settings";
-import type { Instance } from "./config/table";
-import { DispatchError, errorResponse } from "./errors";
-import { forwarder } from "./forward";
+import { forwarder } from "./forward/forward";
+import { isWebSocketUpgrade } from "./forward/headers";
 import type { Identity } from "./identity";
-import type { InstanceCheck } from "./instance-check";
-import type { Logger } from "./log";
+import type { InstanceCheck } from "./instance/check";
 import type { Metrics } from "./metrics";
-import type { OwnerBinding } from "./owner";
-import { Pairing, pairedResponse, redirectTarget } from "./pairing";
+import { Pairing, pairedResponse, redirectTarget } from "./pairing/pairing";
 import type { Proof } from "./proof/proof";
-import { isWebSocketUpgrade } from "./proxy/headers";
 import { requestIdOf } from "./request-id";
-import type { OpenSockets, Runtime } from "./runtime/runtime";
-import type { CookieNames } from "./session";
-import { isDocumentNavigation } from "./session";
-import type { SessionCache } from "./session-cache";
-import { sessionGate } from "./session-gate";
-import { checkSession, exchangeCredential } from "./t3/client";
+import type { SessionCache } from "./session/cache";
+import type { CookieNames } from "./session/cookie-names";
+import { isDocumentNavigation } from "./session/cookie-names";
+import { sessionGate } from "./session/gate";
+import type { OwnerBinding } from "./session/owner";
 
 export interface AppDeps {
   settings: Settings;
