@@ -2,16 +2,16 @@
 // answers an instance restart or a refused upgrade must forget, and the
 // cache's own bounds. The instance's word is a function the test sets.
 import { describe, expect, test } from "bun:test";
-import type { Instance } from "../src/config/table";
-import { DispatchError } from "../src/lib/errors";
-import { memoryLogger } from "../src/lib/log";
-import { Metrics } from "../src/request/metrics";
-import type { Paired } from "../src/request/pairing/pairing";
-import { SessionCache } from "../src/request/session/cache";
-import { CookieNames } from "../src/request/session/cookie-names";
-import { type Asking, sessionGate } from "../src/request/session/gate";
-import { OWNER_COOKIE, OwnerBinding } from "../src/request/session/owner";
-import type { SessionVerdict } from "../src/t3/client";
+import type { Instance } from "../../../../src/config/table";
+import { DispatchError } from "../../../../src/lib/errors";
+import { memoryLogger } from "../../../../src/lib/log";
+import { Metrics } from "../../../../src/request/metrics";
+import type { Paired } from "../../../../src/request/pairing/pairing";
+import { SessionCache } from "../../../../src/request/session/cache";
+import { CookieNames } from "../../../../src/request/session/cookie-names";
+import { type Asking, sessionGate } from "../../../../src/request/session/gate";
+import { OWNER_COOKIE, OwnerBinding } from "../../../../src/request/session/owner";
+import type { SessionVerdict } from "../../../../src/t3/client";
 
 const instance: Instance = { user: "alice", osUser: "alice", port: 4100 };
 const owners = new OwnerBinding(Buffer.alloc(32, 3));

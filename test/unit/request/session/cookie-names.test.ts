@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CookieNames, isDocumentNavigation } from "../src/request/session/cookie-names";
+import { CookieNames, isDocumentNavigation } from "../../../../src/request/session/cookie-names";
 
 const req = (headers: Record<string, string>, method = "GET") => new Request("http://localhost/", { method, headers });
 

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { DispatchError } from "../src/lib/errors";
-import { identityFrom } from "../src/request/identity";
+import { DispatchError } from "../../../src/lib/errors";
+import { identityFrom } from "../../../src/request/identity";
 
 describe("identity from the proven name", () => {
   test("keeps the whole identity and its local part (Authentik sends the email)", () => {

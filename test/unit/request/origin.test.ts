@@ -1,7 +1,7 @@
 // Same-origin sockets and writes: a WebSocket upgrade or a state-changing
 // request from another origin is refused; reads and requests without Origin pass.
 import { describe, expect, test } from "bun:test";
-import { checkOrigin } from "../../src/request/origin";
+import { checkOrigin } from "../../../src/request/origin";
 
 const ask = (method: string, headers: Record<string, string>, upgrade = false, configured?: string) => {
   const request = new Request("http://127.0.0.1:3780/api/x", { method, headers });

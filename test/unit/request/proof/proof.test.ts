@@ -5,11 +5,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
-import { DispatchError, Failure } from "../../src/lib/errors";
-import { memoryLogger } from "../../src/lib/log";
-import { parseJwks, RemoteKeys, type TokenKeys } from "../../src/request/proof/keys";
-import { tokenProof } from "../../src/request/proof/proof";
-import { type TokenRules, TokenVerifier } from "../../src/request/proof/token";
+import { DispatchError, Failure } from "../../../../src/lib/errors";
+import { memoryLogger } from "../../../../src/lib/log";
+import { parseJwks, RemoteKeys, type TokenKeys } from "../../../../src/request/proof/keys";
+import { tokenProof } from "../../../../src/request/proof/proof";
+import { type TokenRules, TokenVerifier } from "../../../../src/request/proof/token";
 
 const RULES: TokenRules = { issuer: "https://sso.test/", audience: "t3", clockToleranceS: 30 };
 const ec = await generateKeyPair("ES256", { extractable: true });

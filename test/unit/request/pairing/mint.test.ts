@@ -1,10 +1,10 @@
 // The mint command runs as a real child process (the fake mint), as in production.
 import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
-import { DispatchError } from "../src/lib/errors";
-import { mintCredential } from "../src/request/pairing/mint";
-import { bunRuntime } from "../src/runtime/bun/runtime";
-import { fakeMintCommand, tempDir } from "./fixtures/stack";
+import { DispatchError } from "../../../../src/lib/errors";
+import { mintCredential } from "../../../../src/request/pairing/mint";
+import { bunRuntime } from "../../../../src/runtime/bun/runtime";
+import { fakeMintCommand, tempDir } from "../../../fixtures/stack";
 
 const stateRoot = tempDir();
 afterAll(() => rmSync(stateRoot, { recursive: true, force: true }));

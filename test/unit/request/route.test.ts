@@ -1,11 +1,11 @@
 // Identity scoping: a full-identity key matches exactly; a local-part key
 // matches a foreign domain only when identityDomains is empty.
 import { describe, expect, test } from "bun:test";
-import type { DispatchTable } from "../../src/config/table";
-import { DispatchError } from "../../src/lib/errors";
-import { memoryLogger } from "../../src/lib/log";
-import { identityFrom } from "../../src/request/identity";
-import { Routing, routeOf } from "../../src/request/route";
+import type { DispatchTable } from "../../../src/config/table";
+import { DispatchError } from "../../../src/lib/errors";
+import { memoryLogger } from "../../../src/lib/log";
+import { identityFrom } from "../../../src/request/identity";
+import { Routing, routeOf } from "../../../src/request/route";
 
 const table: DispatchTable = new Map([
   ["vbarzin", { user: "vbarzin", osUser: "vbarzin", port: 4001 }],

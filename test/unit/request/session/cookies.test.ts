@@ -1,7 +1,7 @@
 // The browser's Cookie header read raw: what the owner signature covers and
 // what is forwarded must be the exact bytes t3 set.
 import { describe, expect, test } from "bun:test";
-import { parseCookies, withoutCookies } from "../src/request/session/cookies";
+import { parseCookies, withoutCookies } from "../../../../src/request/session/cookies";
 
 describe("parseCookies", () => {
   test("values stay as sent (no decoding, no JSON), the first of a repeated name wins", () => {

@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { effectiveSettings } from "../../src/config/effective";
-import { envName, flagName, settingsFromEnv } from "../../src/config/setting-schema";
-import { durationMs, parseListen } from "../../src/config/setting-values";
-import { resolveSettings } from "../../src/config/settings";
-import { Failure } from "../../src/lib/errors";
+import { effectiveSettings } from "../../../src/config/effective";
+import { envName, flagName, settingsFromEnv } from "../../../src/config/setting-schema";
+import { durationMs, parseListen } from "../../../src/config/setting-values";
+import { resolveSettings } from "../../../src/config/settings";
+import { Failure } from "../../../src/lib/errors";
 
 describe("settings", () => {
   test("defaults are the original's, except a loopback bind and a signed identity", () => {

@@ -1,8 +1,12 @@
 // Cookies that stay home, both ways: what an instance is sent from a shared
 // browser's Cookie header, and which of its Set-Cookie lines reach the browser.
 import { describe, expect, test } from "bun:test";
-import { cookiesForInstance, FRONT_COOKIE_PREFIXES, screenSetCookies } from "../../src/request/forward/cookie-filter";
-import { CookieNames } from "../../src/request/session/cookie-names";
+import {
+  cookiesForInstance,
+  FRONT_COOKIE_PREFIXES,
+  screenSetCookies,
+} from "../../../../src/request/forward/cookie-filter";
+import { CookieNames } from "../../../../src/request/session/cookie-names";
 
 // One browser shared by two people: alice's instance on 4001 (t3 ≥ 0.0.29 names its cookie by port), bob's on 4002.
 const SHARED =

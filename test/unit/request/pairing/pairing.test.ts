@@ -3,14 +3,20 @@
 // endpoint remembered per instance, the owner cookie's lifetime, and where the
 // browser is sent afterwards. Mint and exchange are functions the test sets.
 import { describe, expect, test } from "bun:test";
-import type { Instance } from "../src/config/table";
-import { DispatchError } from "../src/lib/errors";
-import { memoryLogger } from "../src/lib/log";
-import { type Paired, Pairing, type PairingDeps, pairedResponse, redirectTarget } from "../src/request/pairing/pairing";
-import { CookieNames } from "../src/request/session/cookie-names";
-import { OWNER_COOKIE, OwnerBinding } from "../src/request/session/owner";
-import type { Exchanged } from "../src/t3/client";
-import type { PairEndpoint } from "../src/t3/contract";
+import type { Instance } from "../../../../src/config/table";
+import { DispatchError } from "../../../../src/lib/errors";
+import { memoryLogger } from "../../../../src/lib/log";
+import {
+  type Paired,
+  Pairing,
+  type PairingDeps,
+  pairedResponse,
+  redirectTarget,
+} from "../../../../src/request/pairing/pairing";
+import { CookieNames } from "../../../../src/request/session/cookie-names";
+import { OWNER_COOKIE, OwnerBinding } from "../../../../src/request/session/owner";
+import type { Exchanged } from "../../../../src/t3/client";
+import type { PairEndpoint } from "../../../../src/t3/contract";
 
 const alice: Instance = { user: "alice", osUser: "alice", port: 4200 };
 const owners = new OwnerBinding(Buffer.alloc(32, 9));

@@ -1,6 +1,6 @@
 // Request ids: the front's when it is a sane token, else a new unique one.
 import { describe, expect, test } from "bun:test";
-import { requestIdOf } from "../src/request/request-id";
+import { requestIdOf } from "../../../src/request/request-id";
 
 const withId = (id?: string) =>
   new Request("http://t3.example/", { headers: id === undefined ? {} : { "x-request-id": id } });

@@ -2,7 +2,7 @@
 // headers (only those of unknown length), and that a held body keeps every
 // byte, in order, without waiting for a body that is still arriving.
 import { describe, expect, test } from "bun:test";
-import { READY_MAX, withReadyBody } from "../src/runtime/bun/ready-body";
+import { READY_MAX, withReadyBody } from "../../../../src/runtime/bun/ready-body";
 
 const bytes = (n: number, fill = 7) => new Uint8Array(n).fill(fill);
 

@@ -2,8 +2,13 @@
 // local port count (not a connection whose remote end has the port), and the
 // addresses that would take a connection to the upstream host.
 import { describe, expect, test } from "bun:test";
-import { instanceCheck } from "../../src/request/instance/check";
-import { addressesFor, type Listener, parseListenTable, readListenTable } from "../../src/request/instance/listeners";
+import { instanceCheck } from "../../../../src/request/instance/check";
+import {
+  addressesFor,
+  type Listener,
+  parseListenTable,
+  readListenTable,
+} from "../../../../src/request/instance/listeners";
 
 const HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode";
 const row = (sl: number, local: string, remote: string, state: string, uid: number) =>

@@ -2,9 +2,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
-import { DispatchError } from "../../src/lib/errors";
-import { checkSession, exchangeCredential } from "../../src/t3/client";
-import { handlersFor, mockInstance } from "../fixtures/msw-t3";
+import { DispatchError } from "../../../src/lib/errors";
+import { checkSession, exchangeCredential } from "../../../src/t3/client";
+import { handlersFor, mockInstance } from "../../fixtures/msw-t3";
 
 const v24 = mockInstance(4024, "0.0.24");
 const v25 = mockInstance(4025, "0.0.25");

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { stripHopByHop, takeWebSocketHandshake, upstreamRequestHeaders } from "../src/request/forward/headers";
+import { stripHopByHop, takeWebSocketHandshake, upstreamRequestHeaders } from "../../../../src/request/forward/headers";
 
 describe("proxy headers", () => {
   test("hop-by-hop headers, and those Connection names, are removed", () => {

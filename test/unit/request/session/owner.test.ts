@@ -1,10 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import { rmSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { memoryLogger } from "../src/lib/log";
-import { SessionCache } from "../src/request/session/cache";
-import { loadSecret, OwnerBinding } from "../src/request/session/owner";
-import { tempDir } from "./fixtures/stack";
+import { memoryLogger } from "../../../../src/lib/log";
+import { SessionCache } from "../../../../src/request/session/cache";
+import { loadSecret, OwnerBinding } from "../../../../src/request/session/owner";
+import { tempDir } from "../../../fixtures/stack";
 
 describe("owner binding of session cookies", () => {
   const owners = new OwnerBinding(Buffer.alloc(32, 1));

@@ -6,9 +6,9 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { bunRuntime } from "../src/runtime/bun/runtime";
-import type { Runtime } from "../src/runtime/runtime";
-import { watchFile } from "../src/runtime/watch";
+import { bunRuntime } from "../../../src/runtime/bun/runtime";
+import type { Runtime } from "../../../src/runtime/runtime";
+import { watchFile } from "../../../src/runtime/watch";
 
 /** A watch the test drives: `emit(name)` and `fail(error)` as the runtime would call them. */
 function scripted() {

@@ -1,6 +1,6 @@
 // The Prometheus text the metrics listener serves (exposition format 0.0.4).
 import { describe, expect, test } from "bun:test";
-import { Metrics, metricsResponse } from "../src/request/metrics";
+import { Metrics, metricsResponse } from "../../../src/request/metrics";
 
 describe("metrics", () => {
   test("counters by label, an unlabelled counter at 0, the gauge set to a value", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { parseTable } from "../../src/config/table";
+import { parseTable } from "../../../src/config/table";
 
 describe("dispatch table", () => {
   test("a valid table maps users to instances", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { Failure } from "../src/lib/errors";
-import { type PeerCheck, trustedPeers } from "../src/request/proof/trust";
+import { Failure } from "../../../../src/lib/errors";
+import { type PeerCheck, trustedPeers } from "../../../../src/request/proof/trust";
 
 const check = (cidrs: string[]): PeerCheck => {
   const result = trustedPeers(cidrs);

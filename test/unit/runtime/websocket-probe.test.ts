@@ -3,10 +3,10 @@
 // the chosen subprotocol) or it is a Failure with the reason.
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { Failure } from "../../src/lib/errors";
-import { bunRuntime } from "../../src/runtime/bun/runtime";
-import { runToEnd } from "../fixtures/child";
-import { DENO_RUN, REPO } from "../fixtures/stack";
+import { Failure } from "../../../src/lib/errors";
+import { bunRuntime } from "../../../src/runtime/bun/runtime";
+import { runToEnd } from "../../fixtures/child";
+import { DENO_RUN, REPO } from "../../fixtures/stack";
 
 let opened = 0;
 const server = Bun.serve({

@@ -3,19 +3,19 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
-import { resolveSettings } from "../src/config/settings";
-import type { Instance } from "../src/config/table";
-import { DispatchError } from "../src/lib/errors";
-import { memoryLogger } from "../src/lib/log";
-import { createApp } from "../src/request/app";
-import { Metrics } from "../src/request/metrics";
-import { peerProof } from "../src/request/proof/proof";
-import { routeOf } from "../src/request/route";
-import { SessionCache } from "../src/request/session/cache";
-import { CookieNames } from "../src/request/session/cookie-names";
-import { OwnerBinding } from "../src/request/session/owner";
-import { bunRuntime } from "../src/runtime/bun/runtime";
-import { handlersFor, type MockInstance, mockInstance } from "./fixtures/msw-t3";
+import { resolveSettings } from "../../../src/config/settings";
+import type { Instance } from "../../../src/config/table";
+import { DispatchError } from "../../../src/lib/errors";
+import { memoryLogger } from "../../../src/lib/log";
+import { createApp } from "../../../src/request/app";
+import { Metrics } from "../../../src/request/metrics";
+import { peerProof } from "../../../src/request/proof/proof";
+import { routeOf } from "../../../src/request/route";
+import { SessionCache } from "../../../src/request/session/cache";
+import { CookieNames } from "../../../src/request/session/cookie-names";
+import { OwnerBinding } from "../../../src/request/session/owner";
+import { bunRuntime } from "../../../src/runtime/bun/runtime";
+import { handlersFor, type MockInstance, mockInstance } from "../../fixtures/msw-t3";
 
 const instances = {
   old: mockInstance(5024, "0.0.24"),
