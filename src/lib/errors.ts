@@ -2,9 +2,9 @@
 // returns `T | Failure` (a check with nothing to return on success,
 // `Failure | undefined`), and the caller branches on `instanceof Failure`;
 // a Failure is returned, never thrown. DispatchError is the request path's
-// Failure, and this is the one place that maps its kind to the HTTP status,
-// the body the browser sees, and the log line the operator reads.
-import type { Logger } from "./log";
+// Failure with its HTTP status; it lives here, not in request/, because the
+// t3 client, the mint and the runtime's bridge fail in the same words.
+// request/answer.ts turns one into the page or JSON and the log line.
 
 export type ErrorKind =
   | "no_identity" // no X-authentik-username header
@@ -41,24 +41,6 @@ const STATUS: Record<ErrorKind, number> = {
   internal: 500,
 };
 
-const MESSAGE: Record<ErrorKind, string> = {
-  no_identity: "no authenticated user: the X-authentik-username header is missing",
-  bad_identity: "the authenticated user name is not valid",
-  not_provisioned: "no t3 instance provisioned for this user",
-  mint_failed: "pairing mint failed",
-  mint_unparseable: "unparseable pairing output from the mint command",
-  exchange_unreachable: "pairing exchange failed: the t3 instance did not answer",
-  exchange_rejected: "pairing exchange rejected by the t3 instance",
-  upstream_down: "the t3 instance is not reachable",
-  untrusted_peer: "the identity header is only accepted from the front proxy",
-  bad_proof: "the front proxy's sign-in assertion could not be verified",
-  instance_impostor: "the t3 instance is not reachable",
-  cross_origin: "this request comes from another site",
-  no_session: "no t3 session for this request: reload the page to pair again",
-  pairing_loop: "pairing with your t3 instance keeps failing; stopped retrying for now",
-  internal: "t3-dispatch failed unexpectedly",
-};
-
 /** Why something failed: a kind to branch on and a detail for the operator. */
 export class Failure<K extends string = string> {
   constructor(
@@ -90,56 +72,4 @@ export class DispatchError extends Failure<ErrorKind> {
   get status(): number {
     return STATUS[this.kind];
   }
-}
-
-const TITLE: Partial<Record<ErrorKind, string>> = {
-  not_provisioned: "No workspace for you here yet",
-  upstream_down: "Your workspace is not answering",
-  instance_impostor: "Your workspace is not answering",
-  exchange_unreachable: "Your workspace is not answering",
-  pairing_loop: "Signing you in keeps failing",
-};
-
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
-function page(error: DispatchError, requestId: string): string {
-  const title = TITLE[error.kind] ?? "Something went wrong";
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>body{font:16px system-ui,sans-serif;margin:4rem auto;max-width:36rem;color:#222}code{background:#eee;padding:0 .3em}</style></head>
-<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(MESSAGE[error.kind])}.</p>
-<p>Try reloading in a moment. If it keeps happening, send your administrator this request id: <code id="request-id">${escapeHtml(requestId)}</code></p>
-</body></html>`;
-}
-
-export interface Presentation {
-  requestId: string;
-  /** A browser navigation gets a page; everything else gets JSON. */
-  html: boolean;
-}
-
-/** Logs the error once and renders it: an HTML page for navigations, JSON otherwise. */
-export function errorResponse(
-  error: DispatchError,
-  log: Logger,
-  presentation: Presentation,
-  fields: Record<string, unknown> = {},
-): Response {
-  log.log(error.status >= 500 ? "error" : "warn", error.kind, {
-    request_id: presentation.requestId,
-    status: error.status,
-    detail: error.detail,
-    ...error.fields,
-    ...fields,
-  });
-  const headers = { "cache-control": "no-store", "x-request-id": presentation.requestId };
-  if (presentation.html) {
-    return new Response(page(error, presentation.requestId), {
-      status: error.status,
-      headers: { ...headers, "content-type": "text/html; charset=utf-8" },
-    });
-  }
-  return Response.json(
-    { error: error.kind, message: MESSAGE[error.kind], request_id: presentation.requestId },
-    { status: error.status, headers },
-  );
 }

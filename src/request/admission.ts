@@ -3,35 +3,42 @@
 // port held by its own account?), origin (a WebSocket or write from the public
 // origin only). The first refusal ends the request; nothing reaches an
 // instance, and nothing is minted, before all five pass.
-
 import type { Instance } from "../config/table";
 import { DispatchError } from "../lib/errors";
-import type { AppDeps, Meta } from "./app";
-import { identityFrom } from "./identity";
+import { andThen, type MaybePromise } from "../lib/maybe-promise";
+import type { RequestRecord } from "./context";
+import { type Identity, identityFrom } from "./identity";
+import type { InstanceCheck } from "./instance/check";
 import { checkOrigin } from "./origin";
+import type { Proof } from "./proof/proof";
 
-/** Admitted to `instance`, or refused (with the user, once one is known). */
-export type Admission = { instance: Instance } | { refused: DispatchError; user?: string };
+/** Admitted to an instance, or refused. */
+export type Admission = Instance | DispatchError;
 
-type Stages = Pick<AppDeps, "proof" | "routing" | "instances" | "settings">;
+export interface AdmissionDeps {
+  proof: Pick<Proof, "prove">;
+  routing: { route(identity: Identity): Instance | DispatchError };
+  /** undefined: instances are not on this host (not checked). */
+  instances: Pick<InstanceCheck, "check"> | undefined;
+  /** The configured public origin (undefined: what the front forwarded). */
+  publicOrigin: string | undefined;
+}
 
-function afterProof(deps: Stages, request: Request, meta: Meta, claimed: string | DispatchError): Admission {
-  if (claimed instanceof DispatchError) return { refused: claimed };
+/** The stages after the proof; each that learns whose request it is notes it on the record. */
+function afterProof(deps: AdmissionDeps, request: Request, record: RequestRecord, claimed: string | DispatchError) {
+  if (claimed instanceof DispatchError) return claimed;
   const identity = identityFrom(claimed);
-  if (identity instanceof DispatchError) return { refused: identity };
+  if (identity instanceof DispatchError) return identity;
+  record.user = identity.full;
   const instance = deps.routing.route(identity);
-  if (instance instanceof DispatchError) return { refused: instance, user: identity.full };
+  if (instance instanceof DispatchError) return instance;
+  record.user = instance.user;
   const impostor = deps.instances?.check(instance);
-  if (impostor) return { refused: impostor, user: instance.user };
-  const crossOrigin = checkOrigin(request, meta.url, deps.settings.publicOrigin, meta.upgrade);
-  if (crossOrigin) return { refused: crossOrigin, user: instance.user };
-  return { instance };
+  if (impostor) return impostor;
+  return checkOrigin(request, record.url, deps.publicOrigin, record.upgrade) ?? instance;
 }
 
 /** Synchronous unless the proof needs a first signature check. */
-export function admit(deps: Stages, request: Request, meta: Meta): Admission | Promise<Admission> {
-  const claimed = deps.proof.prove(request, meta.peer);
-  return claimed instanceof Promise
-    ? claimed.then((settled) => afterProof(deps, request, meta, settled))
-    : afterProof(deps, request, meta, claimed);
+export function admit(deps: AdmissionDeps, request: Request, record: RequestRecord): MaybePromise<Admission> {
+  return andThen(deps.proof.prove(request, record.peer), (claimed) => afterProof(deps, request, record, claimed));
 }

@@ -57,7 +57,7 @@ export async function exchangeCredential(
   return new DispatchError("exchange_rejected", `no pairing endpoint on port ${port} (all answered 404)`);
 }
 
-export type SessionVerdict =
+export type SessionState =
   | { state: "valid" | "invalid"; cookieName: string | undefined }
   | { state: "unknown"; reason: string };
 
@@ -66,7 +66,7 @@ export type SessionVerdict =
  * definite `authenticated: false` is "invalid"; anything else is "unknown" and
  * the caller fails open.
  */
-export async function checkSession(baseUrl: string, cookieHeader: string, timeoutMs: number): Promise<SessionVerdict> {
+export async function checkSession(baseUrl: string, cookieHeader: string, timeoutMs: number): Promise<SessionState> {
   let answer: unknown;
   try {
     const response = await fetch(baseUrl + SESSION_PATH, {

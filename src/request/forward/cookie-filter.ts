@@ -6,7 +6,10 @@
 // foreign to no one are forwarded. Coming back, an instance may not set the
 // owner cookie, another instance's session cookie, or a `Domain=` cookie.
 
+import type { Instance } from "../../config/table";
+import type { Logger } from "../../lib/log";
 import { DEFAULT_COOKIE_NAME, setCookieName } from "../../t3/contract";
+import type { CookieNames } from "../session/cookie-names";
 import { OWNER_COOKIE } from "../session/owner";
 
 /** The front's cookies, never forwarded (a setting adds prefixes). */
@@ -68,4 +71,29 @@ export function screenSetCookies(
     else kept.push(line);
   }
   return { kept, dropped };
+}
+
+/**
+ * The one screen for every Set-Cookie an instance sends, in a proxied answer
+ * or a pairing exchange: the lines relayed. A dropped cookie is logged once
+ * per instance and name, however often it is set.
+ */
+export class SetCookieScreen {
+  private readonly reported = new Set<string>();
+
+  constructor(
+    private readonly cookieNames: Pick<CookieNames, "isOwn">,
+    private readonly log: Logger,
+  ) {}
+
+  screen(instance: Instance, lines: readonly string[]): string[] {
+    const { kept, dropped } = screenSetCookies(lines, (name) => this.cookieNames.isOwn(instance.port, name));
+    for (const { name, reason } of dropped) {
+      const key = `${instance.port}\0${name}\0${reason}`;
+      if (this.reported.has(key)) continue;
+      this.reported.add(key);
+      this.log.log("warn", "set_cookie_dropped", { user: instance.user, port: instance.port, cookie: name, reason });
+    }
+    return kept;
+  }
 }

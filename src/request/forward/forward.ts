@@ -5,53 +5,52 @@
 // looks at who holds the port again) and its cached session answers (it may
 // have restarted without them); a refused upgrade is explained by the session
 // gate (a dropped session is a 401, not an instance that is down).
-
 import type { Instance } from "../../config/table";
 import { DispatchError } from "../../lib/errors";
-import type { AppDeps, Meta } from "../app";
-import { cookiesForInstance, type DroppedCookie, FRONT_COOKIE_PREFIXES, screenSetCookies } from "./cookie-filter";
+import type { Logger } from "../../lib/log";
+import type { OpenSockets, Runtime } from "../../runtime/runtime";
+import { instanceUrl } from "../../t3/address";
+import type { RequestRecord } from "../context";
+import type { InstanceCheck } from "../instance/check";
+import type { SessionCache } from "../session/cache";
+import { cookiesForInstance, FRONT_COOKIE_PREFIXES, type SetCookieScreen } from "./cookie-filter";
 import { takeWebSocketHandshake, upstreamRequestHeaders } from "./headers";
 import { forwardHttp } from "./http";
 
-type Deps = Pick<AppDeps, "settings" | "instances" | "sessions" | "cookieNames" | "runtime" | "openSockets" | "log"> & {
+export interface ForwardDeps {
+  upstreamHost: string;
+  /** How long the instance's WebSocket may take to open. */
+  connectTimeoutMs: number;
+  /** The front's shared-secret header (secret proof), never forwarded. */
+  secretHeader: string | undefined;
+  /** Cookie-name prefixes of the front's own cookies, beyond Authentik's. */
+  frontCookiePrefixes: readonly string[];
+  instances: Pick<InstanceCheck, "forget"> | undefined;
+  sessions: Pick<SessionCache, "forgetInstance">;
+  screen: Pick<SetCookieScreen, "screen">;
+  /** The session gate's explanation of an upgrade the instance refused. */
   refusedUpgrade(request: Request, instance: Instance, refused: DispatchError): Promise<DispatchError>;
-};
-
-export interface Forwarded {
-  /** undefined: the runtime answered the upgrade itself (101). */
-  response: Response | DispatchError | undefined;
-  outcome: "proxied" | "websocket";
+  runtime: Pick<Runtime, "fetchUpstream" | "bridgeWebSocket">;
+  openSockets: OpenSockets;
+  log: Logger;
 }
 
-export function forwarder(deps: Deps) {
-  const { settings, log, cookieNames, runtime } = deps;
-  // The front's identity assertions and its shared secret never reach an instance.
-  const dropPrefixes = [
-    "x-authentik-",
-    ...(settings.proof.secretHeader ? [settings.proof.secretHeader.toLowerCase()] : []),
-  ];
-  const frontCookies = [...FRONT_COOKIE_PREFIXES, ...settings.frontCookiePrefixes];
-  const reported = new Set<string>();
+/** The instance's answer (undefined: the runtime answered the upgrade itself, 101), or why not. */
+export type Forwarded = Response | DispatchError | undefined;
 
-  /** One log line per instance and cookie name, however often it is set. */
-  function droppedCookies(instance: Instance, dropped: readonly DroppedCookie[]): void {
-    for (const { name, reason } of dropped) {
-      const key = `${instance.port}\0${name}\0${reason}`;
-      if (reported.has(key)) continue;
-      reported.add(key);
-      log.log("warn", "set_cookie_dropped", { user: instance.user, port: instance.port, cookie: name, reason });
-    }
-  }
+export function forwarder(deps: ForwardDeps) {
+  const { upstreamHost, runtime, log } = deps;
+  // The front's identity assertions and its shared secret never reach an instance.
+  const dropPrefixes = ["x-authentik-", ...(deps.secretHeader ? [deps.secretHeader.toLowerCase()] : [])];
+  const frontCookies = [...FRONT_COOKIE_PREFIXES, ...deps.frontCookiePrefixes];
 
   function screen(response: Response, instance: Instance): void {
     if (!response.headers.has("set-cookie")) return;
-    const { kept, dropped } = screenSetCookies(response.headers.getSetCookie(), (name) =>
-      cookieNames.isOwn(instance.port, name),
-    );
-    if (dropped.length === 0) return;
+    const lines = response.headers.getSetCookie();
+    const kept = deps.screen.screen(instance, lines);
+    if (kept.length === lines.length) return;
     response.headers.delete("set-cookie");
     for (const line of kept) response.headers.append("set-cookie", line);
-    droppedCookies(instance, dropped);
   }
 
   /** The instance did not take a request: who holds its port, and its sessions, are in doubt. */
@@ -63,39 +62,35 @@ export function forwarder(deps: Deps) {
   async function proxy(
     request: Request,
     server: unknown,
-    meta: Meta,
+    record: RequestRecord,
     instance: Instance,
     session: string,
   ): Promise<Forwarded> {
     const headers = upstreamRequestHeaders(request, {
-      clientAddress: meta.peer,
+      clientAddress: record.peer,
       dropPrefixes,
-      requestId: meta.id,
-      protocol: meta.url.protocol,
+      requestId: record.id,
+      protocol: record.url.protocol,
     });
     const cookie = cookiesForInstance(request.headers.get("cookie"), session, frontCookies);
     if (cookie === null) headers.delete("cookie");
     else headers.set("cookie", cookie);
-    const path = meta.url.pathname + meta.url.search;
-    if (meta.upgrade) {
+    const path = record.url.pathname + record.url.search;
+    if (record.upgrade) {
       const protocols = takeWebSocketHandshake(request, headers);
-      const target = {
-        url: `ws://${settings.upstreamHost}:${instance.port}${path}`,
-        headers,
-        protocols,
-        connectTimeoutMs: settings.exchangeTimeoutMs,
-      };
+      const url = instanceUrl(upstreamHost, instance.port, path, "ws");
+      const target = { url, headers, protocols, connectTimeoutMs: deps.connectTimeoutMs };
       const bridged = await runtime.bridgeWebSocket(server, request, target, log, deps.openSockets);
-      if (!(bridged instanceof DispatchError)) return { response: bridged, outcome: "websocket" };
+      if (!(bridged instanceof DispatchError)) return bridged;
       unreachable(instance);
-      return { response: await deps.refusedUpgrade(request, instance, bridged), outcome: "websocket" };
+      return deps.refusedUpgrade(request, instance, bridged);
     }
-    const upstreamUrl = `http://${settings.upstreamHost}:${instance.port}${path}`;
-    const response = await forwardHttp(request, upstreamUrl, headers, runtime.fetchUpstream, meta.id);
+    const upstreamUrl = instanceUrl(upstreamHost, instance.port, path);
+    const response = await forwardHttp(request, upstreamUrl, headers, runtime.fetchUpstream, record.id);
     if (response instanceof DispatchError) unreachable(instance);
     else screen(response, instance);
-    return { response, outcome: "proxied" };
+    return response;
   }
 
-  return { proxy, droppedCookies };
+  return { proxy };
 }

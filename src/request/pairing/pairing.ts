@@ -10,7 +10,7 @@ import { DispatchError } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import type { Exchanged } from "../../t3/client";
 import { PAIR_ENDPOINTS, type PairEndpoint, setCookieName } from "../../t3/contract";
-import { type DroppedCookie, screenSetCookies } from "../forward/cookie-filter";
+import type { SetCookieScreen } from "../forward/cookie-filter";
 import type { CookieNames } from "../session/cookie-names";
 import { OWNER_COOKIE, type OwnerBinding } from "../session/owner";
 
@@ -29,15 +29,18 @@ export interface PairingDeps {
   log: Logger;
   /** Called once per pairing that ran (not per request that joined it). */
   observe?(result: "ok" | DispatchError["kind"], ms: number): void;
-  /** Called with the cookies dropped from the instance's answer. */
-  dropped?(instance: Instance, cookies: readonly DroppedCookie[]): void;
+  /** What of the exchange's Set-Cookie lines may be relayed. */
+  screen: Pick<SetCookieScreen, "screen">;
 }
 
-export interface Paired {
-  /** The instance's Set-Cookie lines and the owner cookie, ready to relay. */
-  setCookies: string[];
-  cookieName: string;
-  sessionValue: string;
+/** A pairing that worked: the cookies to hand the browser. */
+export class Paired {
+  constructor(
+    /** The instance's Set-Cookie lines and the owner cookie, ready to relay. */
+    readonly setCookies: string[],
+    readonly cookieName: string,
+    readonly sessionValue: string,
+  ) {}
 }
 
 /** Where to send the browser after pairing: its own path and query, rebuilt here, same origin only. */
@@ -146,10 +149,7 @@ export class Pairing {
     this.endpoints.set(instance.port, exchanged.endpoint);
     const cookieName = exchanged.cookieName;
     if (cookieName !== undefined) this.deps.cookieNames.learn(instance.port, cookieName);
-    const { kept, dropped } = screenSetCookies(exchanged.setCookies, (name) =>
-      this.deps.cookieNames.isOwn(instance.port, name),
-    );
-    if (dropped.length > 0) this.deps.dropped?.(instance, dropped);
+    const kept = this.deps.screen.screen(instance, exchanged.setCookies);
     const session = kept.find((line) => setCookieName(line) === cookieName);
     if (cookieName === undefined || session === undefined) {
       return new DispatchError("exchange_rejected", `port ${instance.port} answered 200 without a session cookie`);
@@ -160,7 +160,7 @@ export class Pairing {
     const owner = `${OWNER_COOKIE}=${this.deps.owners.sign(instance.user, sessionValue)}; Path=/${lifetimeOf(session)}; HttpOnly; SameSite=Lax`;
     const secure = (line: string) =>
       this.deps.secureCookies && !/;\s*secure\s*(;|$)/i.test(line) ? `${line}; Secure` : line;
-    return { setCookies: [...kept, owner].map(secure), cookieName, sessionValue };
+    return new Paired([...kept, owner].map(secure), cookieName, sessionValue);
   }
 }
 

@@ -9,6 +9,7 @@
 // The result is the claimed identity text (validated by `identity`), or why not.
 import { createHash, timingSafeEqual } from "node:crypto";
 import { DispatchError } from "../../lib/errors";
+import type { MaybePromise } from "../../lib/maybe-promise";
 import type { TokenVerifier } from "./token";
 import type { PeerCheck } from "./trust";
 
@@ -17,7 +18,7 @@ export type ProofMode = "jwt" | "secret" | "peer";
 export interface Proof {
   readonly mode: ProofMode;
   /** The proven identity text, or a typed refusal; a promise only for a token not seen before. */
-  prove(request: Request, peer: string | undefined): string | DispatchError | Promise<string | DispatchError>;
+  prove(request: Request, peer: string | undefined): MaybePromise<string | DispatchError>;
 }
 
 const noIdentity = () => new DispatchError("no_identity", "request without identity header");

@@ -1,19 +1,6 @@
-// The session decision: is there a cookie for this instance, and is this
-// request one that may be answered with a re-pair redirect?
+// Which of the browser's cookies is an instance's session cookie: t3 names it
+// per port, and the dispatcher learns each instance's name from its answers.
 import { isSessionCookieName } from "../../t3/contract";
-
-/**
- * A top-level browser navigation, as opposed to an XHR, asset or WebSocket
- * sub-request. Only these may be answered with a 302: redirecting a
- * sub-resource would corrupt the page's fetch/WebSocket contract. Sec-Fetch-Dest
- * is trusted when present; Accept is the fallback for browsers without it.
- */
-export function isDocumentNavigation(request: Request): boolean {
-  if (request.method !== "GET") return false;
-  const dest = request.headers.get("sec-fetch-dest");
-  if (dest !== null && dest !== "") return dest === "document";
-  return (request.headers.get("accept") ?? "").includes("text/html");
-}
 
 /** The session cookie name each instance uses, learned from its answers (keyed by port). */
 export class CookieNames {

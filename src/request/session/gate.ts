@@ -10,7 +10,9 @@
 import type { Instance } from "../../config/table";
 import { DispatchError } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
-import type { SessionVerdict as SessionState } from "../../t3/client";
+import type { MaybePromise } from "../../lib/maybe-promise";
+import type { SessionState } from "../../t3/client";
+import type { RequestRecord } from "../context";
 import type { Metrics } from "../metrics";
 import type { Paired, Pairing } from "../pairing/pairing";
 import type { SessionCache } from "./cache";
@@ -18,8 +20,13 @@ import type { CookieNames } from "./cookie-names";
 import { parseCookies } from "./cookies";
 import { OWNER_COOKIE, type OwnerBinding } from "./owner";
 
-/** Proxy with this session cookie (its name), pair (the cookies to hand over), or refuse. */
-export type SessionVerdict = { proxy: string } | Paired | DispatchError;
+/** Go on to the instance, forwarding the session cookie of this name. */
+export class ProxyWith {
+  constructor(readonly proxy: string) {}
+}
+
+/** Proxy, pair (the cookies to hand over), or refuse. */
+export type SessionDecision = ProxyWith | Paired | DispatchError;
 
 export interface SessionGateDeps {
   cookieNames: CookieNames;
@@ -32,14 +39,11 @@ export interface SessionGateDeps {
   log: Logger;
 }
 
+/** The request, its record (a navigation is the only one a pairing 302 may answer) and its admitted instance. */
 export interface Asking {
   request: Request;
-  url: URL;
+  record: RequestRecord;
   instance: Instance;
-  requestId: string;
-  /** A top-level navigation: the only request a pairing 302 may answer. */
-  html: boolean;
-  upgrade: boolean;
 }
 
 export function sessionGate(deps: SessionGateDeps) {
@@ -54,9 +58,9 @@ export function sessionGate(deps: SessionGateDeps) {
 
   /** The instance's word on the cookie, counted. */
   async function instanceWord(instance: Instance, name: string, value: string): Promise<SessionState> {
-    const verdict = await deps.check(instance, `${name}=${value}`);
-    metrics.sessionChecks.inc(verdict.state);
-    return verdict;
+    const state = await deps.check(instance, `${name}=${value}`);
+    metrics.sessionChecks.inc(state.state);
+    return state;
   }
 
   /** The instance has dropped this session: no answer about it is kept, and a pairing that led to it was undone. */
@@ -66,46 +70,46 @@ export function sessionGate(deps: SessionGateDeps) {
     return new DispatchError("no_session", "WebSocket with a session the instance has dropped");
   }
 
-  async function askInstance(asking: Asking, name: string, value: string): Promise<SessionVerdict> {
-    const { instance, requestId } = asking;
-    const verdict = await instanceWord(instance, name, value);
-    if (verdict.state === "unknown") {
+  async function askInstance(asking: Asking, name: string, value: string): Promise<SessionDecision> {
+    const { instance, record } = asking;
+    const word = await instanceWord(instance, name, value);
+    if (word.state === "unknown") {
       log.log("warn", "session_check_failed_open", {
-        request_id: requestId,
+        request_id: record.id,
         user: instance.user,
-        reason: verdict.reason,
+        reason: word.reason,
       });
-      return { proxy: name };
+      return new ProxyWith(name);
     }
-    cookieNames.learn(instance.port, verdict.cookieName);
-    if (verdict.state === "valid") {
+    cookieNames.learn(instance.port, word.cookieName);
+    if (word.state === "valid") {
       sessions.remember(instance.port, value);
-      return { proxy: name };
+      return new ProxyWith(name);
     }
     const refusal = dropped(instance, value);
-    if (asking.upgrade) return refusal;
-    log.log("info", "session_dead_repair", { request_id: requestId, user: instance.user, port: instance.port });
+    if (record.upgrade) return refusal;
+    log.log("info", "session_dead_repair", { request_id: record.id, user: instance.user, port: instance.port });
     return pairing.pair(instance);
   }
 
-  function decide(asking: Asking): SessionVerdict | Promise<SessionVerdict> {
-    const { request, instance } = asking;
+  function decide(asking: Asking): MaybePromise<SessionDecision> {
+    const { request, record, instance } = asking;
     const cookies = parseCookies(request.headers.get("cookie"));
     const session = sessionCookie(cookies, instance);
     const bound = session !== undefined && owners.verify(instance.user, session.value, cookies.get(OWNER_COOKIE));
     if (session !== undefined && !bound) {
-      log.log("info", "session_cookie_not_bound", { request_id: asking.requestId, user: instance.user });
+      log.log("info", "session_cookie_not_bound", { request_id: record.id, user: instance.user });
     }
     if (session === undefined || !bound) {
-      return asking.html
+      return record.html
         ? pairing.pair(instance)
-        : new DispatchError("no_session", `${request.method} ${asking.url.pathname} without a session`);
+        : new DispatchError("no_session", `${request.method} ${record.url.pathname} without a session`);
     }
     const { name, value } = session;
-    if (!asking.html && !asking.upgrade) return { proxy: name };
-    if (sessions.isValid(instance.port, value) && asking.url.pathname !== "/pair") {
+    if (!record.html && !record.upgrade) return new ProxyWith(name);
+    if (sessions.isValid(instance.port, value) && record.url.pathname !== "/pair") {
       metrics.sessionChecks.inc("cached");
-      return { proxy: name };
+      return new ProxyWith(name);
     }
     return askInstance(asking, name, value);
   }
@@ -118,8 +122,8 @@ export function sessionGate(deps: SessionGateDeps) {
   async function refusedUpgrade(request: Request, instance: Instance, refused: DispatchError): Promise<DispatchError> {
     const session = sessionCookie(parseCookies(request.headers.get("cookie")), instance);
     if (session === undefined) return refused;
-    const verdict = await instanceWord(instance, session.name, session.value);
-    return verdict.state === "invalid" ? dropped(instance, session.value) : refused;
+    const word = await instanceWord(instance, session.name, session.value);
+    return word.state === "invalid" ? dropped(instance, session.value) : refused;
   }
 
   return { decide, refusedUpgrade };

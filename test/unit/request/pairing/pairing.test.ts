@@ -6,6 +6,7 @@ import { describe, expect, test } from "bun:test";
 import type { Instance } from "../../../../src/config/table";
 import { DispatchError } from "../../../../src/lib/errors";
 import { memoryLogger } from "../../../../src/lib/log";
+import { SetCookieScreen } from "../../../../src/request/forward/cookie-filter";
 import {
   type Paired,
   Pairing,
@@ -24,6 +25,8 @@ const owners = new OwnerBinding(Buffer.alloc(32, 9));
 /** A Pairing whose instance sets `t3_session=s<n>` (with `attributes`) on the n-th exchange. */
 function pairingWith(overrides: Partial<PairingDeps> = {}, attributes = "; Path=/; HttpOnly") {
   const calls = { mints: 0, exchanges: [] as PairEndpoint[][] };
+  const cookieNames = overrides.cookieNames ?? new CookieNames();
+  const log = overrides.log ?? memoryLogger();
   const pairing = new Pairing({
     genuine: () => undefined,
     async mint() {
@@ -40,12 +43,13 @@ function pairingWith(overrides: Partial<PairingDeps> = {}, attributes = "; Path=
         endpoint: "/api/auth/bootstrap",
       };
     },
-    cookieNames: new CookieNames(),
+    cookieNames,
     owners,
     secureCookies: false,
     attempts: 3,
     windowMs: 60_000,
-    log: memoryLogger(),
+    log,
+    screen: new SetCookieScreen(cookieNames, log),
     ...overrides,
   });
   return { pairing, calls };

@@ -1,26 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CookieNames, isDocumentNavigation } from "../../../../src/request/session/cookie-names";
-
-const req = (headers: Record<string, string>, method = "GET") => new Request("http://localhost/", { method, headers });
-
-describe("document navigation", () => {
-  test("Sec-Fetch-Dest decides when present", () => {
-    expect(isDocumentNavigation(req({ "sec-fetch-dest": "document" }))).toBe(true);
-    expect(isDocumentNavigation(req({ "sec-fetch-dest": "empty", accept: "text/html" }))).toBe(false);
-    expect(isDocumentNavigation(req({ "sec-fetch-dest": "script" }))).toBe(false);
-    expect(isDocumentNavigation(req({ "sec-fetch-dest": "websocket" }))).toBe(false);
-  });
-
-  test("without it, Accept containing text/html counts", () => {
-    expect(isDocumentNavigation(req({ accept: "text/html,application/xhtml+xml" }))).toBe(true);
-    expect(isDocumentNavigation(req({ accept: "application/json" }))).toBe(false);
-    expect(isDocumentNavigation(req({}))).toBe(false);
-  });
-
-  test("only GET", () => {
-    expect(isDocumentNavigation(req({ "sec-fetch-dest": "document" }, "POST"))).toBe(false);
-  });
-});
+import { CookieNames } from "../../../../src/request/session/cookie-names";
 
 describe("session cookie names", () => {
   test("before learning, t3_session or t3_session_<port>_<hash> of this port counts", () => {

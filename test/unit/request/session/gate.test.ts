@@ -6,25 +6,25 @@ import type { Instance } from "../../../../src/config/table";
 import { DispatchError } from "../../../../src/lib/errors";
 import { memoryLogger } from "../../../../src/lib/log";
 import { Metrics } from "../../../../src/request/metrics";
-import type { Paired } from "../../../../src/request/pairing/pairing";
+import { Paired } from "../../../../src/request/pairing/pairing";
 import { SessionCache } from "../../../../src/request/session/cache";
 import { CookieNames } from "../../../../src/request/session/cookie-names";
 import { type Asking, sessionGate } from "../../../../src/request/session/gate";
 import { OWNER_COOKIE, OwnerBinding } from "../../../../src/request/session/owner";
-import type { SessionVerdict } from "../../../../src/t3/client";
+import type { SessionState } from "../../../../src/t3/client";
 
 const instance: Instance = { user: "alice", osUser: "alice", port: 4100 };
 const owners = new OwnerBinding(Buffer.alloc(32, 3));
 const COOKIE = `t3_session=v1; ${OWNER_COOKIE}=${owners.sign("alice", "v1")}`;
 
 /** A gate whose instance answers `word`; counts what it asked, paired and undid. */
-function gateWith(initial: SessionVerdict["state"], ttlMs = 60_000) {
+function gateWith(initial: SessionState["state"], ttlMs = 60_000) {
   let word = initial;
   const sessions = new SessionCache(ttlMs);
   const asked: string[] = [];
   const undone: string[] = [];
   let pairings = 0;
-  const paired: Paired = { setCookies: [], cookieName: "t3_session", sessionValue: "v2" };
+  const paired = new Paired([], "t3_session", "v2");
   const gate = sessionGate({
     cookieNames: new CookieNames(),
     sessions,
@@ -47,14 +47,11 @@ function gateWith(initial: SessionVerdict["state"], ttlMs = 60_000) {
     const url = new URL(`http://t3.example${path}`);
     return {
       request: new Request(url.href, { headers: { cookie } }),
-      url,
+      record: { id: "r1", started: 0, peer: undefined, url, html: kind === "html", upgrade: kind === "upgrade" },
       instance,
-      requestId: "r1",
-      html: kind === "html",
-      upgrade: kind === "upgrade",
     };
   };
-  const answer = (state: SessionVerdict["state"]) => {
+  const answer = (state: SessionState["state"]) => {
     word = state;
   };
   return { gate, sessions, asked, undone, pairings: () => pairings, ask, answer };

@@ -1,0 +1,59 @@
+// Every answer the dispatcher makes is recorded here, once: the access-log
+// line and the requests metric, and for a refusal its one log line, its
+// metric and the page or JSON the browser gets.
+import { DispatchError } from "../lib/errors";
+import type { Logger } from "../lib/log";
+import type { Outcome, RequestRecord } from "./context";
+import { renderRefusal } from "./error-page";
+import type { Metrics } from "./metrics";
+import { requestIdOf } from "./request-id";
+
+export interface AnswerDeps {
+  accessLog: boolean;
+  metrics: Pick<Metrics, "requests" | "refusals" | "upstreamErrors">;
+  log: Logger;
+}
+
+export function answers({ accessLog, metrics, log }: AnswerDeps) {
+  /** The access-log line and request metric of one answer (undefined: the runtime sent a 101). */
+  function record(request: RequestRecord, outcome: Outcome, response: Response | undefined): void {
+    metrics.requests.inc(outcome);
+    if (!accessLog) return;
+    log.log("info", "request", {
+      request_id: request.id,
+      user: request.user,
+      outcome,
+      status: response?.status ?? 101,
+      ms: Math.round((performance.now() - request.started) * 10) / 10,
+    });
+  }
+
+  /** A refusal: logged once, counted, rendered, recorded. */
+  function refuse(request: RequestRecord, error: DispatchError): Response {
+    if (error.kind === "upstream_down" || error.kind === "exchange_unreachable") metrics.upstreamErrors.inc(error.kind);
+    else if (error.status === 403) metrics.refusals.inc(error.kind);
+    log.log(error.status >= 500 ? "error" : "warn", error.kind, {
+      request_id: request.id,
+      status: error.status,
+      detail: error.detail,
+      ...error.fields,
+      user: request.user,
+    });
+    const response = renderRefusal(error, request.id, request.html);
+    record(request, error.kind, response);
+    return response;
+  }
+
+  /** An unexpected throw (a bug): one log line with the request id, a 500 with it. */
+  function crash(request: Request, record: RequestRecord | undefined, code: string, thrown: unknown): Response {
+    const error = new DispatchError(
+      "internal",
+      `${code}: ${thrown instanceof Error ? thrown.message : String(thrown)}`,
+    );
+    const id = record?.id ?? requestIdOf(request);
+    log.log("error", error.kind, { request_id: id, status: error.status, detail: error.detail });
+    return renderRefusal(error, id, record?.html ?? false);
+  }
+
+  return { record, refuse, crash };
+}

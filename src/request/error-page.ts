@@ -1,0 +1,56 @@
+// What a person sees when the request path refuses: a page for a navigation,
+// JSON for everything else, both with the request id to send an administrator.
+// The detail (for the operator) never reaches the browser.
+import type { DispatchError, ErrorKind } from "../lib/errors";
+
+const MESSAGE: Record<ErrorKind, string> = {
+  no_identity: "no authenticated user: the X-authentik-username header is missing",
+  bad_identity: "the authenticated user name is not valid",
+  not_provisioned: "no t3 instance provisioned for this user",
+  mint_failed: "pairing mint failed",
+  mint_unparseable: "unparseable pairing output from the mint command",
+  exchange_unreachable: "pairing exchange failed: the t3 instance did not answer",
+  exchange_rejected: "pairing exchange rejected by the t3 instance",
+  upstream_down: "the t3 instance is not reachable",
+  untrusted_peer: "the identity header is only accepted from the front proxy",
+  bad_proof: "the front proxy's sign-in assertion could not be verified",
+  instance_impostor: "the t3 instance is not reachable",
+  cross_origin: "this request comes from another site",
+  no_session: "no t3 session for this request: reload the page to pair again",
+  pairing_loop: "pairing with your t3 instance keeps failing; stopped retrying for now",
+  internal: "t3-dispatch failed unexpectedly",
+};
+
+const TITLE: Partial<Record<ErrorKind, string>> = {
+  not_provisioned: "No workspace for you here yet",
+  upstream_down: "Your workspace is not answering",
+  instance_impostor: "Your workspace is not answering",
+  exchange_unreachable: "Your workspace is not answering",
+  pairing_loop: "Signing you in keeps failing",
+};
+
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(error: DispatchError, requestId: string): string {
+  const title = TITLE[error.kind] ?? "Something went wrong";
+  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>body{font:16px system-ui,sans-serif;margin:4rem auto;max-width:36rem;color:#222}code{background:#eee;padding:0 .3em}</style></head>
+<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(MESSAGE[error.kind])}.</p>
+<p>Try reloading in a moment. If it keeps happening, send your administrator this request id: <code id="request-id">${escapeHtml(requestId)}</code></p>
+</body></html>`;
+}
+
+/** The refusal as the browser gets it: an HTML page for navigations, JSON otherwise. */
+export function renderRefusal(error: DispatchError, requestId: string, html: boolean): Response {
+  const headers = { "cache-control": "no-store", "x-request-id": requestId };
+  if (html) {
+    return new Response(page(error, requestId), {
+      status: error.status,
+      headers: { ...headers, "content-type": "text/html; charset=utf-8" },
+    });
+  }
+  return Response.json(
+    { error: error.kind, message: MESSAGE[error.kind], request_id: requestId },
+    { status: error.status, headers },
+  );
+}
