@@ -3,8 +3,8 @@
 // source is validated with the same schema (setting-schema.ts), and every
 // problem is reported at once, named as the operator wrote it.
 import { Value } from "@sinclair/typebox/value";
+import { type AddressCheck, cidrMatcher } from "../lib/cidr";
 import { Failure } from "../lib/errors";
-import { trustedPeers } from "../request/proof/trust";
 import { DEFAULTS, envName, flagName, PartialSettings, RawSettings, SETTING_KEYS } from "./setting-schema";
 import { durationMs, type ListenAddress, list, parseListen } from "./setting-values";
 
@@ -27,6 +27,8 @@ export interface Settings {
   listenMode: number;
   listenGroup: string;
   trustedProxies: string[];
+  /** trustedProxies, parsed once: is this peer the front? */
+  trustedPeers: AddressCheck;
   /** The public origin (scheme://host[:port]) from publicUrl, for the origin check. */
   publicOrigin: string | undefined;
   /** Whether the public side is https (from publicUrl, never from a request header). */
@@ -140,9 +142,11 @@ export function resolveSettings(sources: { file?: unknown; env?: unknown; flags?
   if (listen instanceof Failure) problem("listen", listen);
   const metricsListen = raw.metricsListen === "off" ? undefined : parseListen(raw.metricsListen);
   if (metricsListen instanceof Failure) problem("metricsListen", metricsListen);
-  const peers = trustedPeers(list(raw.trustedProxies));
+  const peers = cidrMatcher(list(raw.trustedProxies));
   if (peers instanceof Failure) problem("trustedProxies", peers);
-  if (errors.length > 0 || listen instanceof Failure || metricsListen instanceof Failure) return { ok: false, errors };
+  if (errors.length > 0 || listen instanceof Failure || metricsListen instanceof Failure || peers instanceof Failure) {
+    return { ok: false, errors };
+  }
   const argv = (command: string): string[] => command.trim().split(/\s+/);
   return {
     ok: true,
@@ -175,6 +179,7 @@ export function resolveSettings(sources: { file?: unknown; env?: unknown; flags?
       listenMode: Number.parseInt(raw.listenMode, 8),
       listenGroup: raw.listenGroup,
       trustedProxies: list(raw.trustedProxies),
+      trustedPeers: peers,
       publicOrigin: raw.publicUrl === "" ? undefined : raw.publicUrl.replace(/\/$/, "").toLowerCase(),
       secureCookies: raw.publicUrl.startsWith("https://"),
       secretFile: raw.secretFile,

@@ -3,12 +3,12 @@
 import { readFileSync } from "node:fs";
 import type { ListenAddress } from "../../config/setting-values";
 import type { ProofSettings } from "../../config/settings";
+import type { AddressCheck } from "../../lib/cidr";
 import { Failure } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import { parseJwks, RemoteKeys, type TokenKeys } from "./keys";
 import { type Proof, peerProof, secretProof, tokenProof } from "./proof";
 import { TokenVerifier } from "./token";
-import { trustedPeers } from "./trust";
 
 /** Allowed clock skew between the front and this host for exp/nbf. */
 const CLOCK_TOLERANCE_S = 30;
@@ -59,7 +59,7 @@ async function tokenKeys(proof: ProofSettings, log: Logger): Promise<TokenKeys |
 }
 
 export async function proofFromSettings(
-  settings: { proof: ProofSettings; identityHeader: string; trustedProxies: string[]; listen: ListenAddress },
+  settings: { proof: ProofSettings; identityHeader: string; trustedPeers: AddressCheck; listen: ListenAddress },
   log: Logger,
 ): Promise<Proof | Failure> {
   const { proof, identityHeader } = settings;
@@ -74,12 +74,10 @@ export async function proofFromSettings(
     if (secret instanceof Failure) return secret;
     return secretProof(secret, proof.secretHeader ?? "", identityHeader);
   }
-  const trusted = trustedPeers(settings.trustedProxies);
-  if (trusted instanceof Failure) return trusted;
   if (settings.listen.kind === "tcp") {
     log.log("warn", "identity_by_peer_address", {
       detail: "identityProof peer on a TCP listener: any local account can act as any user",
     });
   }
-  return peerProof(trusted, identityHeader, settings.listen.kind === "unix");
+  return peerProof(settings.trustedPeers, identityHeader, settings.listen.kind === "unix");
 }

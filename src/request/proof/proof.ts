@@ -8,10 +8,10 @@
 //            forge this on loopback: kept for existing hosts, warned about).
 // The result is the claimed identity text (validated by `identity`), or why not.
 import { createHash, timingSafeEqual } from "node:crypto";
+import type { AddressCheck } from "../../lib/cidr";
 import { DispatchError } from "../../lib/errors";
 import type { MaybePromise } from "../../lib/maybe-promise";
 import type { TokenVerifier } from "./token";
-import type { PeerCheck } from "./trust";
 
 export type ProofMode = "jwt" | "secret" | "peer";
 
@@ -67,7 +67,7 @@ export function secretProof(secret: Buffer, secretHeader: string, identityHeader
  * whose file mode and group decide who connects) is trusted only when the
  * listener is a Unix socket.
  */
-export function peerProof(trusted: PeerCheck, identityHeader: string, unixListener: boolean): Proof {
+export function peerProof(trusted: AddressCheck, identityHeader: string, unixListener: boolean): Proof {
   return {
     mode: "peer",
     prove(request, peer) {

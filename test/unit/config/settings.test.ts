@@ -10,7 +10,12 @@ describe("settings", () => {
     const result = resolveSettings({});
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect({ ...result.settings, ops: undefined }).toEqual({
+    // trustedPeers is trustedProxies parsed once: a function, checked by what it answers.
+    expect([result.settings.trustedPeers("127.0.0.1"), result.settings.trustedPeers("10.0.0.1")]).toEqual([
+      true,
+      false,
+    ]);
+    expect({ ...result.settings, ops: undefined, trustedPeers: undefined }).toEqual({
       listen: { kind: "tcp", hostname: "127.0.0.1", port: 3780 },
       dispatchFile: "/etc/t3-serve/dispatch.json",
       mintCommand: ["sudo", "-n", "/usr/local/bin/t3-mint"],
@@ -37,6 +42,7 @@ describe("settings", () => {
       listenMode: 0o660,
       listenGroup: "",
       trustedProxies: ["127.0.0.0/8", "::1/128"],
+      trustedPeers: undefined,
       publicOrigin: undefined,
       secureCookies: false,
       secretFile: "/var/lib/t3-dispatch/cookie-secret",

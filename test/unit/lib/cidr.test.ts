@@ -1,9 +1,9 @@
 import { describe, expect, test } from "bun:test";
-import { Failure } from "../../../../src/lib/errors";
-import { type PeerCheck, trustedPeers } from "../../../../src/request/proof/trust";
+import { type AddressCheck, cidrMatcher } from "../../../src/lib/cidr";
+import { Failure } from "../../../src/lib/errors";
 
-const check = (cidrs: string[]): PeerCheck => {
-  const result = trustedPeers(cidrs);
+const check = (cidrs: string[]): AddressCheck => {
+  const result = cidrMatcher(cidrs);
   if (result instanceof Failure) throw new Error(result.detail);
   return result;
 };
@@ -33,7 +33,7 @@ describe("trusted front proxies", () => {
 
   test("bad CIDRs are all reported", () => {
     expect(
-      (trustedPeers(["300.0.0.1/8", "10.0.0.0/33", "nonsense", "::1/129"]) as Failure).detail.split("; "),
+      (cidrMatcher(["300.0.0.1/8", "10.0.0.0/33", "nonsense", "::1/129"]) as Failure).detail.split("; "),
     ).toHaveLength(4);
   });
 });

@@ -1,6 +1,6 @@
-// Which peers may assert an identity: the front proxy's addresses, as CIDRs.
-// Anyone else who sends the identity header is refused.
-import { Failure } from "../../lib/errors";
+// Addresses against a list of CIDRs (IPv4, IPv6, IPv4-mapped IPv6): which
+// peers may assert an identity (the front proxy's), parsed once from settings.
+import { Failure } from "./errors";
 
 type Range = { v6: boolean; base: bigint; mask: bigint };
 
@@ -53,13 +53,13 @@ function parseRange(cidr: string): Range | Failure<"bad_cidr"> {
   return { v6: parsed.v6, base: parsed.value & mask, mask };
 }
 
-export type PeerCheck = (address: string | undefined) => boolean;
+export type AddressCheck = (address: string | undefined) => boolean;
 
 /**
  * A check for the configured peers, or every CIDR it could not read. An unknown
  * address is not trusted here: only the peer proof decides about a Unix socket.
  */
-export function trustedPeers(cidrs: string[]): PeerCheck | Failure<"bad_cidr"> {
+export function cidrMatcher(cidrs: string[]): AddressCheck | Failure<"bad_cidr"> {
   const ranges: Range[] = [];
   const errors: string[] = [];
   for (const cidr of cidrs) {
