@@ -1,11 +1,11 @@
-// Command line: `serve` (the service), `demo`, and the demo's stand-ins for the
-// mint wrapper (`fake-mint`), the t3 CLI (`fake-t3`) and `t3 serve` (`fake-instance`).
+// Command line: `serve` (the service), `demo`, the ops commands, and the demo's
+// stand-ins for the mint wrapper (`fake-mint`), the t3 CLI (`fake-t3`) and
+// `t3 serve` (`fake-instance`). argv picks the subcommand; this folder is the
+// only code that picks an exit code.
 // Settings come from flags > T3D_* environment > --config file > defaults.
-import { parseArgs } from "node:util";
 import pkg from "../../package.json" with { type: "json" };
 import { DEFAULTS, envName, flagName, SETTING_KEYS } from "../config/setting-schema";
-import { createLogger, type Logger } from "../lib/log";
-import { parseSettingsArgs, settingsOrExit } from "./args";
+import type { Exit } from "./exit";
 
 /** The operator's subcommands: their usage line and what they do. */
 const USAGE = {
@@ -49,60 +49,6 @@ ${SETTINGS_HELP}`;
 
 const usageOf = (command: Subcommand) => `Usage: t3-dispatch ${USAGE[command][0]}\n  ${USAGE[command][1]}\n`;
 
-type Exit = number | "running";
-
-async function onSignals(stop: () => Promise<void>, log: Logger, reload?: () => void): Promise<void> {
-  const { runtime } = await import("../runtime/current");
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) {
-      // A second signal while draining: the operator wants out now, not at the deadline.
-      log.log("warn", "shutdown_forced", { signal });
-      process.exit(1);
-    }
-    stopping = true;
-    log.log("info", "shutdown_started", { signal });
-    stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.log("error", "shutdown_failed", { signal, error: (error as Error).message });
-        process.exit(1);
-      },
-    );
-  };
-  runtime.onSignal("SIGTERM", () => shutdown("SIGTERM"));
-  runtime.onSignal("SIGINT", () => shutdown("SIGINT"));
-  if (reload) runtime.onSignal("SIGHUP", reload);
-}
-
-async function serve(args: string[]): Promise<Exit> {
-  const parsed = settingsOrExit(parseSettingsArgs(args));
-  if (typeof parsed === "number") return parsed;
-  const log = createLogger();
-  const { startServer, StartupError } = await import("../server/server");
-  try {
-    const running = await startServer(parsed.settings, log);
-    await onSignals(running.stop, log, () => void running.routing.reload());
-    return "running";
-  } catch (error) {
-    if (!(error instanceof StartupError)) throw error;
-    for (const line of error.errors) process.stderr.write(`t3-dispatch: ${line}\n`);
-    return 1;
-  }
-}
-
-async function demo(args: string[]): Promise<Exit> {
-  const { values } = parseArgs({
-    args,
-    options: { port: { type: "string", default: "3700" } },
-    strict: true,
-  });
-  const { runDemo } = await import("../demo/demo");
-  const log = createLogger();
-  await onSignals(await runDemo(Number(values.port), log), log);
-  return "running";
-}
-
 export async function main(argv: string[]): Promise<Exit> {
   const [command, ...rest] = argv;
   if (isSubcommand(command) && (rest.includes("--help") || rest.includes("-h"))) {
@@ -112,23 +58,23 @@ export async function main(argv: string[]): Promise<Exit> {
   try {
     switch (command) {
       case "serve":
-        return await serve(rest);
+        return await (await import("./serve")).serve(rest);
       case "demo":
-        return await demo(rest);
+        return await (await import("./serve")).demo(rest);
       case "check":
-        return await (await import("./ops-commands")).checkCommand(rest);
+        return await (await import("./check")).checkCommand(rest);
       case "healthcheck":
-        return await (await import("./ops-commands")).healthcheckCommand(rest);
+        return await (await import("./healthcheck")).healthcheckCommand(rest);
       case "backup":
-        return await (await import("./ops-commands")).backupCommand(rest);
+        return await (await import("./backup")).backupCommand(rest);
       case "restore":
-        return await (await import("./ops-commands")).restoreCommand(rest);
+        return await (await import("./restore")).restoreCommand(rest);
       case "autoupdate":
-        return await (await import("./ops-commands")).autoupdateCommand(rest);
+        return await (await import("./autoupdate")).autoupdateCommand(rest);
       case "snapshot-db":
-        return (await import("./ops-commands")).snapshotCommand(rest);
+        return (await import("./account-side")).snapshotCommand(rest);
       case "restore-db":
-        return (await import("./ops-commands")).restoreDbCommand(rest);
+        return (await import("./account-side")).restoreDbCommand(rest);
       case "fake-mint":
         return await (await import("../demo/fake-mint")).fakeMintMain(rest);
       case "fake-t3":

@@ -1,5 +1,7 @@
-// The dispatch table: `{"<user>": {"os_user": "...", "port": N}}`. Parsing
+// The dispatch table: `{"<user>": {"os_user": "...", "port": N}}`, and its
+// loader (serve, check and the ops commands read the same file). Parsing
 // reports every problem at once so an operator fixes the file in one pass.
+import { readFile } from "node:fs/promises";
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
 import { OS_USER_PATTERN, TABLE_KEY_PATTERN } from "./names";
@@ -67,4 +69,18 @@ export function parseTable(text: string): TableResult {
     table.set(user, { user, osUser: os_user, port });
   }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, table };
+}
+
+/** The table in `path`, or every reason it cannot be used. */
+export async function readTableFile(path: string): Promise<TableResult> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    return {
+      ok: false,
+      errors: [`cannot read ${path}: ${(error as Error).message}`],
+    };
+  }
+  return parseTable(text);
 }

@@ -5,11 +5,11 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Settings } from "../config/settings";
+import { readTableFile } from "../config/table";
 import { Failure } from "../lib/errors";
 import { memoryLogger } from "../lib/log";
 import { addressesFor } from "../request/instance/listeners";
 import { proofFromSettings } from "../request/proof/from-settings";
-import { readTableFile } from "../request/route";
 import { fetchServerVersion } from "../t3/client";
 
 export interface CheckLine {

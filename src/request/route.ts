@@ -5,24 +5,10 @@
 // request sees either the old table or the new one, never a mix. A reload that
 // fails keeps the last good table and says why. Reloads run one at a time, so a
 // slow read of an older file can never land after a newer one.
-import { readFile } from "node:fs/promises";
-import { type DispatchTable, type Instance, parseTable, type TableResult } from "../config/table";
+import { type DispatchTable, type Instance, readTableFile, type TableResult } from "../config/table";
 import { DispatchError } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import type { Identity } from "./identity";
-
-export async function readTableFile(path: string): Promise<TableResult> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (error) {
-    return {
-      ok: false,
-      errors: [`cannot read ${path}: ${(error as Error).message}`],
-    };
-  }
-  return parseTable(text);
-}
 
 export interface RoutingOptions {
   onReload?: (ok: boolean) => void;

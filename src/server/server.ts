@@ -3,16 +3,14 @@
 // the metrics listener, and a graceful stop.
 
 import type { Settings } from "../config/settings";
+import { readTableFile } from "../config/table";
 import { Failure } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { createApp } from "../request/app";
-import { Accounts } from "../request/instance/accounts";
-import { instanceCheck } from "../request/instance/check";
 import { addressesFor, listenersUnreadable } from "../request/instance/listeners";
 import { Metrics, metricsResponse } from "../request/metrics";
-import { mintCredential } from "../request/pairing/mint";
 import { proofFromSettings } from "../request/proof/from-settings";
-import { Routing, readTableFile } from "../request/route";
+import { Routing } from "../request/route";
 import { SessionCache } from "../request/session/cache";
 import { CookieNames } from "../request/session/cookie-names";
 import { loadSecret, OwnerBinding } from "../request/session/owner";
@@ -20,6 +18,7 @@ import { runtime } from "../runtime/current";
 import type { Listening, OpenSockets } from "../runtime/runtime";
 import { watchFile } from "../runtime/watch";
 import { restrictSocket } from "./unix-socket";
+import { instancesFor, minterFor } from "./wiring";
 
 export interface Running extends Listening {
   routing: Routing;
@@ -56,9 +55,7 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     settings,
     proof,
     routing,
-    instances: instanceCheck({
-      upstreamHost: settings.upstreamHost,
-      accounts: new Accounts(settings.accountsFile),
+    instances: instancesFor(settings, {
       onImpostor: () => metrics.impostors.inc(),
       onReplaced(port) {
         log.log("info", "instance_replaced", { port });
@@ -68,12 +65,7 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     cookieNames: new CookieNames(),
     sessions,
     owners: new OwnerBinding(loadSecret(settings.secretFile, log)),
-    mint: (osUser) =>
-      mintCredential(osUser, {
-        command: settings.mintCommand,
-        timeoutMs: settings.mintTimeoutMs,
-        run: runtime.runCommand,
-      }),
+    mint: minterFor(settings),
     runtime,
     openSockets,
     metrics,

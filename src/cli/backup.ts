@@ -1,0 +1,30 @@
+// `t3-dispatch backup`: online, verified backups of each instance's state database.
+import { Failure } from "../lib/errors";
+import { backupAll, formatBackups } from "../ops/backup";
+import { selectInstances } from "../server/wiring";
+import { parseSettingsArgs, settingsOrExit } from "./args";
+import { fail } from "./exit";
+import { backupOptions, targetsOf } from "./ops-wiring";
+
+export async function backupCommand(args: string[]): Promise<number> {
+  const parsed = settingsOrExit(
+    parseSettingsArgs(args, {
+      user: { type: "string" },
+      dest: { type: "string" },
+      keep: { type: "string" },
+      json: { type: "boolean" },
+    }),
+  );
+  if (typeof parsed === "number") return parsed;
+  const { settings, values } = parsed;
+  const keep = values.keep === undefined ? undefined : Number(values.keep);
+  if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1))
+    return fail("backup", "--keep must be a whole number ≥ 1");
+  const instances = await selectInstances(settings, values.user as string | undefined);
+  if (instances instanceof Failure) return fail("backup", instances.detail);
+  const { targets, errors } = targetsOf(settings, instances);
+  const results = await backupAll(targets, backupOptions(settings, { dest: values.dest as string | undefined, keep }));
+  for (const error of errors) results.push({ user: error.split(":")[0] ?? "?", db: "?", ok: false, ms: 0, error });
+  process.stdout.write(values.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatBackups(results)}\n`);
+  return results.every((r) => r.ok) ? 0 : 1;
+}

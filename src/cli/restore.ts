@@ -1,0 +1,35 @@
+// `t3-dispatch restore`: put a backup back (the instance stopped unless --force).
+import { Failure } from "../lib/errors";
+import { restoreDatabase } from "../ops/restore";
+import { selectInstances } from "../server/wiring";
+import { instanceUrl } from "../t3/address";
+import { fetchServerVersion } from "../t3/client";
+import { parseSettingsArgs, settingsOrExit } from "./args";
+import { fail } from "./exit";
+import { restoreOptions, targetsOf } from "./ops-wiring";
+
+export async function restoreCommand(args: string[]): Promise<number> {
+  const parsed = settingsOrExit(
+    parseSettingsArgs(args, { user: { type: "string" }, from: { type: "string" }, force: { type: "boolean" } }),
+  );
+  if (typeof parsed === "number") return parsed;
+  const { settings, values } = parsed;
+  if (typeof values.user !== "string" || typeof values.from !== "string") {
+    return fail("restore", "usage: restore --user U --from FILE [--force]");
+  }
+  const instances = await selectInstances(settings, values.user);
+  if (instances instanceof Failure) return fail("restore", instances.detail);
+  const { targets, errors } = targetsOf(settings, instances);
+  const target = targets[0];
+  if (!target) return fail("restore", errors.join("; "));
+  const running = (await fetchServerVersion(instanceUrl(settings.upstreamHost, target.port), 2000)) !== undefined;
+  const result = await restoreDatabase(
+    { target, from: values.from, instanceRunning: running, force: values.force === true },
+    restoreOptions(settings),
+  );
+  if (!result.ok) return fail("restore", result.error, 1);
+  process.stdout.write(
+    `restored ${target.db} from ${values.from}${result.replacedAside ? `; the replaced file is kept at ${result.replacedAside}` : ""}\n`,
+  );
+  return 0;
+}
