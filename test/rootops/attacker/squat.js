@@ -17,12 +17,17 @@ const snapshotRunning = () =>
     }
   });
 
+/** Polls in a row without a snapshot before it counts as done: while setpriv execs the snapshot, its cmdline reads empty. */
+const QUIET_POLLS = 25;
+
 function swapAfterBackup() {
   let seen = false;
+  let quiet = 0;
   const timer = setInterval(() => {
     const running = snapshotRunning();
     if (running) seen = true;
-    if (seen && !running) {
+    quiet = running ? 0 : quiet + 1;
+    if (seen && quiet >= QUIET_POLLS) {
       clearInterval(timer);
       fs.renameSync(userdata, `${userdata}.real`);
       fs.symlinkSync(target, userdata);
