@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
-import { Failure } from "../lib/errors";
+import { Failure, Invalid } from "../lib/errors";
 import { type AutoupdateState, autoupdate } from "../ops/autoupdate";
 import { backupAll } from "../ops/backup";
 import { checkInstance } from "../ops/healthcheck";
@@ -13,7 +13,7 @@ import { runtime } from "../runtime/current";
 import { selectInstances } from "../server/wiring";
 import { instanceUrl } from "../t3/address";
 import { fetchServerVersion } from "../t3/client";
-import { parseSettingsArgs, settingsOrExit } from "./args";
+import { parseSettingsArgs, unusableSettings } from "./args";
 import { fail } from "./exit";
 import { backupOptions, healthDeps, restoreOptions, targetsOf } from "./ops-wiring";
 
@@ -46,10 +46,8 @@ function loadState(path: string): AutoupdateState {
 const saveState = (path: string, state: AutoupdateState) => writeTrusted(path, `${JSON.stringify(state, null, 2)}\n`);
 
 export async function autoupdateCommand(args: string[]): Promise<number> {
-  const parsed = settingsOrExit(
-    parseSettingsArgs(args, { version: { type: "string" }, "dry-run": { type: "boolean" } }),
-  );
-  if (typeof parsed === "number") return parsed;
+  const parsed = parseSettingsArgs(args, { version: { type: "string" }, "dry-run": { type: "boolean" } });
+  if (parsed instanceof Invalid) return unusableSettings(parsed);
   const { settings, values } = parsed;
   const instances = await selectInstances(settings, undefined);
   if (instances instanceof Failure) return fail("autoupdate", instances.detail);

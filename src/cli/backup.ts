@@ -1,21 +1,19 @@
 // `t3-dispatch backup`: online, verified backups of each instance's state database.
-import { Failure } from "../lib/errors";
+import { Failure, Invalid } from "../lib/errors";
 import { backupAll, formatBackups } from "../ops/backup";
 import { selectInstances } from "../server/wiring";
-import { parseSettingsArgs, settingsOrExit } from "./args";
+import { parseSettingsArgs, unusableSettings } from "./args";
 import { fail } from "./exit";
 import { backupOptions, targetsOf } from "./ops-wiring";
 
 export async function backupCommand(args: string[]): Promise<number> {
-  const parsed = settingsOrExit(
-    parseSettingsArgs(args, {
-      user: { type: "string" },
-      dest: { type: "string" },
-      keep: { type: "string" },
-      json: { type: "boolean" },
-    }),
-  );
-  if (typeof parsed === "number") return parsed;
+  const parsed = parseSettingsArgs(args, {
+    user: { type: "string" },
+    dest: { type: "string" },
+    keep: { type: "string" },
+    json: { type: "boolean" },
+  });
+  if (parsed instanceof Invalid) return unusableSettings(parsed);
   const { settings, values } = parsed;
   const keep = values.keep === undefined ? undefined : Number(values.keep);
   if (keep !== undefined && !(Number.isInteger(keep) && keep >= 1))

@@ -1,15 +1,16 @@
 // `t3-dispatch check`: the effective settings, then every problem of the
 // settings, table, mint command and instances, listed at once.
 import { effectiveSettings } from "../config/effective";
+import { Invalid } from "../lib/errors";
 import { checkAll } from "../ops/check";
 import { parseSettingsArgs } from "./args";
 
 export async function checkCommand(args: string[]): Promise<number> {
   const parsed = parseSettingsArgs(args);
-  if (!parsed.ok) {
+  if (parsed instanceof Invalid) {
     // Settings that cannot be used: exit 2, as every command does for them.
-    for (const error of parsed.errors) process.stdout.write(`PROBLEM ${error}\n`);
-    process.stdout.write(`${parsed.errors.length} problem(s) in the settings\n`);
+    for (const problem of parsed.problems) process.stdout.write(`PROBLEM ${problem}\n`);
+    process.stdout.write(`${parsed.problems.length} problem(s) in the settings\n`);
     return 2;
   }
   process.stdout.write("effective settings (secrets are read from files; URL passwords and query values redacted):\n");

@@ -1,18 +1,20 @@
 // `t3-dispatch restore`: put a backup back (the instance stopped unless --force).
-import { Failure } from "../lib/errors";
+import { Failure, Invalid } from "../lib/errors";
 import { restoreDatabase } from "../ops/restore";
 import { selectInstances } from "../server/wiring";
 import { instanceUrl } from "../t3/address";
 import { fetchServerVersion } from "../t3/client";
-import { parseSettingsArgs, settingsOrExit } from "./args";
+import { parseSettingsArgs, unusableSettings } from "./args";
 import { fail } from "./exit";
 import { restoreOptions, targetsOf } from "./ops-wiring";
 
 export async function restoreCommand(args: string[]): Promise<number> {
-  const parsed = settingsOrExit(
-    parseSettingsArgs(args, { user: { type: "string" }, from: { type: "string" }, force: { type: "boolean" } }),
-  );
-  if (typeof parsed === "number") return parsed;
+  const parsed = parseSettingsArgs(args, {
+    user: { type: "string" },
+    from: { type: "string" },
+    force: { type: "boolean" },
+  });
+  if (parsed instanceof Invalid) return unusableSettings(parsed);
   const { settings, values } = parsed;
   if (typeof values.user !== "string" || typeof values.from !== "string") {
     return fail("restore", "usage: restore --user U --from FILE [--force]");

@@ -1,8 +1,9 @@
 // `serve` and `demo`: the two subcommands that keep running, until a signal
 // stops them (a second signal while draining exits at once).
 import { parseArgs } from "node:util";
+import { Invalid } from "../lib/errors";
 import { createLogger, type Logger } from "../lib/log";
-import { parseSettingsArgs, settingsOrExit } from "./args";
+import { parseSettingsArgs, unusableSettings } from "./args";
 import type { Exit } from "./exit";
 
 async function onSignals(stop: () => Promise<void>, log: Logger, reload?: () => void): Promise<void> {
@@ -30,19 +31,17 @@ async function onSignals(stop: () => Promise<void>, log: Logger, reload?: () => 
 }
 
 export async function serve(args: string[]): Promise<Exit> {
-  const parsed = settingsOrExit(parseSettingsArgs(args));
-  if (typeof parsed === "number") return parsed;
+  const parsed = parseSettingsArgs(args);
+  if (parsed instanceof Invalid) return unusableSettings(parsed);
   const log = createLogger();
-  const { startServer, StartupError } = await import("../server/server");
-  try {
-    const running = await startServer(parsed.settings, log);
-    await onSignals(running.stop, log, () => void running.routing.reload());
-    return "running";
-  } catch (error) {
-    if (!(error instanceof StartupError)) throw error;
-    for (const line of error.errors) process.stderr.write(`t3-dispatch: ${line}\n`);
+  const { startServer } = await import("../server/server");
+  const running = await startServer(parsed.settings, log);
+  if (running instanceof Invalid) {
+    for (const problem of running.problems) process.stderr.write(`t3-dispatch: ${problem}\n`);
     return 1;
   }
+  await onSignals(running.stop, log, () => void running.routing.reload());
+  return "running";
 }
 
 export async function demo(args: string[]): Promise<Exit> {
@@ -53,6 +52,11 @@ export async function demo(args: string[]): Promise<Exit> {
   });
   const { runDemo } = await import("../demo/demo");
   const log = createLogger();
-  await onSignals(await runDemo(Number(values.port), log), log);
+  const stop = await runDemo(Number(values.port), log);
+  if (stop instanceof Invalid) {
+    for (const problem of stop.problems) process.stderr.write(`t3-dispatch demo: ${problem}\n`);
+    return 1;
+  }
+  await onSignals(stop, log);
   return "running";
 }

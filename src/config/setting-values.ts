@@ -11,10 +11,11 @@ const UNIT_MS: Record<string, number> = {
   h: 3_600_000,
 };
 
-export function durationMs(value: string | number): number {
+/** A duration's milliseconds: `500ms`, `5s`, `2m`, `1h`, or a bare number of milliseconds. */
+export function durationMs(value: string | number): number | Failure<"bad_duration"> {
   if (typeof value === "number") return value;
   const match = /^([0-9]+)(ms|s|m|h)?$/.exec(value);
-  if (!match) throw new Error(`not a duration: ${value}`);
+  if (!match) return new Failure("bad_duration", "expected a duration (500ms, 5s, 2m, 1h, or milliseconds)");
   return Number(match[1]) * (UNIT_MS[match[2] ?? "ms"] ?? 1);
 }
 

@@ -4,7 +4,7 @@
 // problem is reported at once, named as the operator wrote it.
 import { Value } from "@sinclair/typebox/value";
 import { type AddressCheck, cidrMatcher } from "../lib/cidr";
-import { Failure } from "../lib/errors";
+import { Failure, Invalid } from "../lib/errors";
 import { DEFAULTS, envName, flagName, PartialSettings, RawSettings, SETTING_KEYS } from "./setting-schema";
 import { durationMs, type ListenAddress, list, parseListen } from "./setting-values";
 
@@ -71,9 +71,12 @@ export interface OpsSettings {
 /** Where each setting's value came from, as the operator wrote it (`environment: T3D_LISTEN (listen)`, `default`). */
 export type Origins = Record<keyof RawSettings, string>;
 
-type SettingsResult =
-  | { ok: true; settings: Settings; raw: RawSettings; origins: Origins }
-  | { ok: false; errors: string[] };
+/** The settings, and the merged text of each with where it came from (what `check` prints). */
+export interface ResolvedSettings {
+  settings: Settings;
+  raw: RawSettings;
+  origins: Origins;
+}
 
 const SOURCE_NAMES = { file: "config file", env: "environment", flags: "flag" } as const;
 type Source = keyof typeof SOURCE_NAMES;
@@ -115,15 +118,36 @@ function validPart(value: unknown, bad: Set<string>): PartialSettings {
   return Object.fromEntries(Object.entries(value).filter(([key]) => !bad.has(key))) as PartialSettings;
 }
 
-/** Merges the sources in precedence order and validates the result. */
-export function resolveSettings(sources: { file?: unknown; env?: unknown; flags?: unknown }): SettingsResult {
-  // Every source is checked whole, then the valid parts are merged and checked together: one pass, every problem.
-  const errors: string[] = [];
+/** The durations, in milliseconds once resolved. */
+const DURATIONS = [
+  "reloadInterval",
+  "sessionTimeout",
+  "mintTimeout",
+  "exchangeTimeout",
+  "sessionCacheTtl",
+  "pairWindow",
+  "shutdownTimeout",
+  "backupTimeout",
+  "healthTimeout",
+  "readyTimeout",
+] as const;
+type Durations = Record<(typeof DURATIONS)[number], number>;
+
+/** The merged values that need parsing beyond the schema, parsed once. */
+interface Parsed {
+  listen: ListenAddress;
+  metricsListen: ListenAddress | undefined;
+  trustedPeers: AddressCheck;
+  ms: Durations;
+}
+
+/** Every source checked whole, then its valid parts merged: one bad value hides no other check. */
+function merge(sources: { file?: unknown; env?: unknown; flags?: unknown }, problems: string[]) {
   const parts: Array<[Source, PartialSettings]> = [];
   for (const source of ["file", "env", "flags"] as const) {
     if (sources[source] === undefined) continue;
     const checked = validate(source, sources[source]);
-    errors.push(...checked.errors);
+    problems.push(...checked.errors);
     parts.push([source, validPart(sources[source], checked.bad)]);
   }
   const raw: RawSettings = Object.assign({ ...DEFAULTS }, ...parts.map(([, part]) => part));
@@ -133,79 +157,97 @@ export function resolveSettings(sources: { file?: unknown; env?: unknown; flags?
       return [key, from ? `${SOURCE_NAMES[from]}: ${spelled(from, key)}` : "default"];
     }),
   ) as Origins;
-  /** A problem with the merged value of `key`, named as the operator wrote it where it came from. */
-  const problem = (key: keyof RawSettings, failure: Failure) =>
-    errors.push(
-      `${origins[key] === "default" ? `default ${key}` : origins[key]} = ${JSON.stringify(raw[key])}: ${failure.detail}`,
-    );
-  const listen = parseListen(raw.listen);
-  if (listen instanceof Failure) problem("listen", listen);
-  const metricsListen = raw.metricsListen === "off" ? undefined : parseListen(raw.metricsListen);
-  if (metricsListen instanceof Failure) problem("metricsListen", metricsListen);
-  const peers = cidrMatcher(list(raw.trustedProxies));
-  if (peers instanceof Failure) problem("trustedProxies", peers);
-  if (errors.length > 0 || listen instanceof Failure || metricsListen instanceof Failure || peers instanceof Failure) {
-    return { ok: false, errors };
+  return { raw, origins };
+}
+
+/** The merged values parsed, or undefined with each problem named as the operator wrote it where it came from. */
+function parseMerged(raw: RawSettings, origins: Origins, problems: string[]): Parsed | undefined {
+  const before = problems.length;
+  function parsed<T>(key: keyof RawSettings, value: T | Failure): T | undefined {
+    if (!(value instanceof Failure)) return value;
+    const where = origins[key] === "default" ? `default ${key}` : origins[key];
+    problems.push(`${where} = ${JSON.stringify(raw[key])}: ${value.detail}`);
+    return undefined;
   }
-  const argv = (command: string): string[] => command.trim().split(/\s+/);
+  const listen = parsed("listen", parseListen(raw.listen));
+  const metricsListen = raw.metricsListen === "off" ? "off" : parsed("metricsListen", parseListen(raw.metricsListen));
+  const trustedPeers = parsed("trustedProxies", cidrMatcher(list(raw.trustedProxies)));
+  const ms = Object.fromEntries(DURATIONS.map((key) => [key, parsed(key, durationMs(raw[key]))])) as Durations;
+  if (problems.length > before || !listen || !metricsListen || !trustedPeers) return undefined;
+  return { listen, metricsListen: metricsListen === "off" ? undefined : metricsListen, trustedPeers, ms };
+}
+
+const argv = (command: string): string[] => command.trim().split(/\s+/);
+
+const proofSettings = (raw: RawSettings): ProofSettings => ({
+  mode: raw.identityProof,
+  tokenHeader: raw.jwtHeader,
+  jwksUrl: raw.jwksUrl,
+  jwksFile: raw.jwksFile,
+  jwtSecretFile: raw.jwtSecretFile,
+  issuer: raw.jwtIssuer || undefined,
+  audience: raw.jwtAudience || undefined,
+  secretHeader: raw.identityProof === "secret" ? raw.proofHeader : undefined,
+  secretFile: raw.proofSecretFile,
+});
+
+function settingsOf(raw: RawSettings, { listen, metricsListen, trustedPeers, ms }: Parsed): Settings {
   return {
-    ok: true,
-    raw,
-    origins,
-    settings: {
-      listen,
-      dispatchFile: raw.dispatchFile,
-      mintCommand: argv(raw.mintCommand),
-      reloadIntervalMs: durationMs(raw.reloadInterval),
-      sessionTimeoutMs: durationMs(raw.sessionTimeout),
-      mintTimeoutMs: durationMs(raw.mintTimeout),
-      exchangeTimeoutMs: durationMs(raw.exchangeTimeout),
-      upstreamHost: raw.upstreamHost,
-      identityHeader: raw.identityHeader,
-      proof: {
-        mode: raw.identityProof,
-        tokenHeader: raw.jwtHeader,
-        jwksUrl: raw.jwksUrl,
-        jwksFile: raw.jwksFile,
-        jwtSecretFile: raw.jwtSecretFile,
-        issuer: raw.jwtIssuer || undefined,
-        audience: raw.jwtAudience || undefined,
-        secretHeader: raw.identityProof === "secret" ? raw.proofHeader : undefined,
-        secretFile: raw.proofSecretFile,
+    listen,
+    dispatchFile: raw.dispatchFile,
+    mintCommand: argv(raw.mintCommand),
+    reloadIntervalMs: ms.reloadInterval,
+    sessionTimeoutMs: ms.sessionTimeout,
+    mintTimeoutMs: ms.mintTimeout,
+    exchangeTimeoutMs: ms.exchangeTimeout,
+    upstreamHost: raw.upstreamHost,
+    identityHeader: raw.identityHeader,
+    proof: proofSettings(raw),
+    identityDomains: list(raw.identityDomains),
+    frontCookiePrefixes: list(raw.frontCookiePrefixes),
+    accountsFile: raw.accountsFile,
+    listenMode: Number.parseInt(raw.listenMode, 8),
+    listenGroup: raw.listenGroup,
+    trustedProxies: list(raw.trustedProxies),
+    trustedPeers,
+    publicOrigin: raw.publicUrl === "" ? undefined : raw.publicUrl.replace(/\/$/, "").toLowerCase(),
+    secureCookies: raw.publicUrl.startsWith("https://"),
+    secretFile: raw.secretFile,
+    sessionCacheTtlMs: ms.sessionCacheTtl,
+    pairAttempts: Number(raw.pairAttempts),
+    pairWindowMs: ms.pairWindow,
+    metricsListen,
+    accessLog: raw.accessLog === "on",
+    shutdownTimeoutMs: ms.shutdownTimeout,
+    ops: {
+      stateDb: raw.stateDb,
+      backupDir: raw.backupDir,
+      backupKeep: Number(raw.backupKeep),
+      backupTimeoutMs: ms.backupTimeout,
+      healthTimeoutMs: ms.healthTimeout,
+      readyTimeoutMs: ms.readyTimeout,
+      commands: {
+        latest: argv(raw.t3LatestCommand),
+        install: argv(raw.t3InstallCommand),
+        switch: argv(raw.t3SwitchCommand),
+        stop: argv(raw.t3StopCommand),
+        start: argv(raw.t3StartCommand),
       },
-      identityDomains: list(raw.identityDomains),
-      frontCookiePrefixes: list(raw.frontCookiePrefixes),
-      accountsFile: raw.accountsFile,
-      listenMode: Number.parseInt(raw.listenMode, 8),
-      listenGroup: raw.listenGroup,
-      trustedProxies: list(raw.trustedProxies),
-      trustedPeers: peers,
-      publicOrigin: raw.publicUrl === "" ? undefined : raw.publicUrl.replace(/\/$/, "").toLowerCase(),
-      secureCookies: raw.publicUrl.startsWith("https://"),
-      secretFile: raw.secretFile,
-      sessionCacheTtlMs: durationMs(raw.sessionCacheTtl),
-      pairAttempts: Number(raw.pairAttempts),
-      pairWindowMs: durationMs(raw.pairWindow),
-      metricsListen,
-      accessLog: raw.accessLog === "on",
-      shutdownTimeoutMs: durationMs(raw.shutdownTimeout),
-      ops: {
-        stateDb: raw.stateDb,
-        backupDir: raw.backupDir,
-        backupKeep: Number(raw.backupKeep),
-        backupTimeoutMs: durationMs(raw.backupTimeout),
-        healthTimeoutMs: durationMs(raw.healthTimeout),
-        readyTimeoutMs: durationMs(raw.readyTimeout),
-        commands: {
-          latest: argv(raw.t3LatestCommand),
-          install: argv(raw.t3InstallCommand),
-          switch: argv(raw.t3SwitchCommand),
-          stop: argv(raw.t3StopCommand),
-          start: argv(raw.t3StartCommand),
-        },
-        canary: raw.canary,
-        autoupdateState: raw.autoupdateState,
-      },
+      canary: raw.canary,
+      autoupdateState: raw.autoupdateState,
     },
   };
+}
+
+/** Merges the sources in precedence order and validates the result: the settings, or every problem. */
+export function resolveSettings(sources: {
+  file?: unknown;
+  env?: unknown;
+  flags?: unknown;
+}): ResolvedSettings | Invalid {
+  const problems: string[] = [];
+  const { raw, origins } = merge(sources, problems);
+  const parsed = parseMerged(raw, origins, problems);
+  if (problems.length > 0 || parsed === undefined) return new Invalid(problems);
+  return { settings: settingsOf(raw, parsed), raw, origins };
 }

@@ -4,6 +4,7 @@
 import { readFile } from "node:fs/promises";
 import { type Static, Type } from "@sinclair/typebox";
 import { Value } from "@sinclair/typebox/value";
+import { Invalid } from "../lib/errors";
 import { OS_USER_PATTERN, TABLE_KEY_PATTERN } from "./names";
 
 const Entry = Type.Object(
@@ -29,24 +30,16 @@ export interface Instance {
 
 export type DispatchTable = ReadonlyMap<string, Instance>;
 
-export type TableResult = { ok: true; table: DispatchTable } | { ok: false; errors: string[] };
-
 /** Parses and validates the table's JSON text; every error is listed, none is fatal here. */
-export function parseTable(text: string): TableResult {
+export function parseTable(text: string): DispatchTable | Invalid {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    return {
-      ok: false,
-      errors: [`not valid JSON: ${(error as Error).message}`],
-    };
+    return new Invalid([`not valid JSON: ${(error as Error).message}`]);
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    return {
-      ok: false,
-      errors: ["the table must be a JSON object of user name (or user@domain) to {os_user, port}"],
-    };
+    return new Invalid(["the table must be a JSON object of user name (or user@domain) to {os_user, port}"]);
   }
   const errors = [...Value.Errors(TableSchema, raw)].map((e) =>
     // A top-level "unexpected property" is a key that is not a valid user name.
@@ -54,7 +47,7 @@ export function parseTable(text: string): TableResult {
       ? `${e.path}: must be a user name or user@domain (${TABLE_KEY_PATTERN})`
       : `${e.path || "/"}: ${e.message}`,
   );
-  if (errors.length > 0) return { ok: false, errors };
+  if (errors.length > 0) return new Invalid(errors);
 
   const entries = raw as Static<typeof TableSchema>;
   const table = new Map<string, Instance>();
@@ -68,19 +61,16 @@ export function parseTable(text: string): TableResult {
     portOwner.set(port, os_user);
     table.set(user, { user, osUser: os_user, port });
   }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, table };
+  return errors.length > 0 ? new Invalid(errors) : table;
 }
 
 /** The table in `path`, or every reason it cannot be used. */
-export async function readTableFile(path: string): Promise<TableResult> {
+export async function readTableFile(path: string): Promise<DispatchTable | Invalid> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (error) {
-    return {
-      ok: false,
-      errors: [`cannot read ${path}: ${(error as Error).message}`],
-    };
+    return new Invalid([`cannot read ${path}: ${(error as Error).message}`]);
   }
   return parseTable(text);
 }

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveSettings } from "../config/settings";
+import { Invalid } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { selfCommand } from "../runtime/bun/self";
 import { startServer } from "../server/server";
@@ -14,35 +15,29 @@ import { OUTPOST_AUDIENCE, OUTPOST_ISSUER, startFakeOutpost } from "./fake-outpo
 import { startFakeT3 } from "./fake-t3";
 import { startFront } from "./front";
 
-export async function runDemo(frontPort: number, log: Logger): Promise<() => Promise<void>> {
-  const stateRoot = mkdtempSync(join(tmpdir(), "t3-dispatch-demo-"));
-  const alice = startFakeT3({
-    version: "0.0.33",
-    stateDir: join(stateRoot, "alice"),
-    owner: "alice",
-  });
-  const bob = startFakeT3({
-    version: "0.0.24",
-    stateDir: join(stateRoot, "bob"),
-    owner: "bob",
-  });
+/** alice's and bob's fake instances, and the table that routes to them. */
+function startInstances(stateRoot: string) {
+  const alice = startFakeT3({ version: "0.0.33", stateDir: join(stateRoot, "alice"), owner: "alice" });
+  const bob = startFakeT3({ version: "0.0.24", stateDir: join(stateRoot, "bob"), owner: "bob" });
   const dispatchFile = join(stateRoot, "dispatch.json");
-  writeFileSync(
-    dispatchFile,
-    JSON.stringify(
-      {
-        alice: { os_user: "alice", port: alice.port },
-        bob: { os_user: "bob", port: bob.port },
-      },
-      null,
-      2,
-    ),
-  );
+  const table = { alice: { os_user: "alice", port: alice.port }, bob: { os_user: "bob", port: bob.port } };
+  writeFileSync(dispatchFile, JSON.stringify(table, null, 2));
   // The fake instances run as this account: it is alice's and bob's in the demo's accounts file.
   const uid = process.getuid?.() ?? 0;
   const accountsFile = join(stateRoot, "passwd");
   writeFileSync(accountsFile, ["alice", "bob"].map((u) => `${u}:x:${uid}:${uid}::/nonexistent:/bin/false\n`).join(""));
+  return { alice, bob, dispatchFile, accountsFile };
+}
+
+/** Runs the demo; the function that stops it, or why the dispatcher would not start. */
+export async function runDemo(frontPort: number, log: Logger): Promise<(() => Promise<void>) | Invalid> {
+  const stateRoot = mkdtempSync(join(tmpdir(), "t3-dispatch-demo-"));
+  const { alice, bob, dispatchFile, accountsFile } = startInstances(stateRoot);
   const outpost = await startFakeOutpost();
+  const stopAll = async (...more: Array<{ stop(): Promise<void> }>) => {
+    for (const part of [...more, outpost, alice, bob]) await part.stop();
+    rmSync(stateRoot, { recursive: true, force: true });
+  };
   const resolved = resolveSettings({
     flags: {
       identityProof: "jwt",
@@ -57,14 +52,12 @@ export async function runDemo(frontPort: number, log: Logger): Promise<() => Pro
       metricsListen: "127.0.0.1:0",
     },
   });
-  if (!resolved.ok) throw new Error(resolved.errors.join("; "));
-  const dispatcher = await startServer(resolved.settings, log);
-  const front = startFront({
-    port: frontPort,
-    dispatcherUrl: dispatcher.url,
-    users: ["alice", "bob"],
-    outpost,
-  });
+  const dispatcher = resolved instanceof Invalid ? resolved : await startServer(resolved.settings, log);
+  if (dispatcher instanceof Invalid) {
+    await stopAll();
+    return dispatcher;
+  }
+  const front = startFront({ port: frontPort, dispatcherUrl: dispatcher.url, users: ["alice", "bob"], outpost });
   process.stdout.write(
     [
       "",
@@ -78,12 +71,5 @@ export async function runDemo(frontPort: number, log: Logger): Promise<() => Pro
       "",
     ].join("\n"),
   );
-  return async () => {
-    await front.stop();
-    await dispatcher.stop();
-    await outpost.stop();
-    await alice.stop();
-    await bob.stop();
-    rmSync(stateRoot, { recursive: true, force: true });
-  };
+  return () => stopAll(front, dispatcher);
 }

@@ -59,6 +59,13 @@ export class Failure<K extends string = string> {
   }
 }
 
+/** Input that breaks rules (a table, the settings, a command line): every problem, so it is fixed in one pass. */
+export class Invalid extends Failure<"invalid"> {
+  constructor(readonly problems: readonly string[]) {
+    super("invalid", problems.join("; "));
+  }
+}
+
 export class DispatchError extends Failure<ErrorKind> {
   constructor(
     kind: ErrorKind,

@@ -6,10 +6,11 @@ import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Settings } from "../config/settings";
 import { readTableFile } from "../config/table";
-import { Failure } from "../lib/errors";
+import { Failure, Invalid } from "../lib/errors";
 import { memoryLogger } from "../lib/log";
 import { addressesFor } from "../request/instance/listeners";
 import { proofFromSettings } from "../request/proof/from-settings";
+import { instanceUrl } from "../t3/address";
 import { fetchServerVersion } from "../t3/client";
 
 export interface CheckLine {
@@ -21,11 +22,9 @@ export interface CheckLine {
 
 /** How the identity is proven, and what that leaves open. */
 async function checkProof(settings: Settings): Promise<CheckLine[]> {
-  const log = memoryLogger();
-  const proof = await proofFromSettings(settings, log);
+  const proof = await proofFromSettings(settings, memoryLogger()); // check prints; the log lines are not needed
   if (proof instanceof Failure) return [{ ok: false, what: `identityProof: ${proof.detail}` }];
-  const unfetched = log.lines.find((l) => l.event === "jwks_fetch_failed");
-  if (unfetched) return [{ ok: false, what: `jwksUrl ${settings.proof.jwksUrl}: ${unfetched.reason}` }];
+  if (proof.unfetched) return [{ ok: false, what: `jwksUrl ${settings.proof.jwksUrl}: ${proof.unfetched.detail}` }];
   if (proof.mode === "peer" && settings.listen.kind === "tcp") {
     return [
       {
@@ -101,12 +100,14 @@ function checkSecret(path: string): CheckLine {
 
 export async function checkAll(settings: Settings): Promise<CheckLine[]> {
   const lines: CheckLine[] = [];
-  const table = await readTableFile(settings.dispatchFile);
-  if (table.ok) lines.push({ ok: true, what: `table ${settings.dispatchFile}: ${table.table.size} user(s)` });
-  else for (const error of table.errors) lines.push({ ok: false, what: `table ${settings.dispatchFile}: ${error}` });
+  const loaded = await readTableFile(settings.dispatchFile);
+  const table = loaded instanceof Invalid ? undefined : loaded;
+  const where = `table ${settings.dispatchFile}`;
+  if (loaded instanceof Invalid) lines.push(...loaded.problems.map((p) => ({ ok: false, what: `${where}: ${p}` })));
+  else lines.push({ ok: true, what: `${where}: ${loaded.size} user(s)` });
   lines.push(...(await checkProof(settings)));
-  if (table.ok && settings.identityDomains.length === 0) {
-    const localKeys = [...table.table.keys()].filter((key) => !key.includes("@"));
+  if (table && settings.identityDomains.length === 0) {
+    const localKeys = [...table.keys()].filter((key) => !key.includes("@"));
     if (localKeys.length > 0)
       lines.push({
         ok: true,
@@ -122,14 +123,11 @@ export async function checkAll(settings: Settings): Promise<CheckLine[]> {
     });
   }
   lines.push(...checkMintCommand(settings.mintCommand), checkSecret(settings.secretFile));
-  if (table.ok) {
+  if (table) {
     const answers = await Promise.all(
-      [...table.table.values()].map(async (instance) => ({
+      [...table.values()].map(async (instance) => ({
         instance,
-        version: await fetchServerVersion(
-          `http://${settings.upstreamHost}:${instance.port}`,
-          settings.sessionTimeoutMs,
-        ),
+        version: await fetchServerVersion(instanceUrl(settings.upstreamHost, instance.port), settings.sessionTimeoutMs),
       })),
     );
     for (const { instance, version } of answers) {

@@ -5,8 +5,8 @@
 // request sees either the old table or the new one, never a mix. A reload that
 // fails keeps the last good table and says why. Reloads run one at a time, so a
 // slow read of an older file can never land after a newer one.
-import { type DispatchTable, type Instance, readTableFile, type TableResult } from "../config/table";
-import { DispatchError } from "../lib/errors";
+import { type DispatchTable, type Instance, readTableFile } from "../config/table";
+import { DispatchError, Invalid } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import type { Identity } from "./identity";
 
@@ -14,7 +14,7 @@ export interface RoutingOptions {
   onReload?: (ok: boolean) => void;
   /** Domains whose identities may use a local-part key; empty: any domain. */
   domains?: readonly string[];
-  read?: (path: string) => Promise<TableResult>;
+  read?: (path: string) => Promise<DispatchTable | Invalid>;
 }
 
 export class Routing {
@@ -22,7 +22,7 @@ export class Routing {
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly onReload: (ok: boolean) => void;
   private readonly domains: readonly string[];
-  private readonly read: (path: string) => Promise<TableResult>;
+  private readonly read: (path: string) => Promise<DispatchTable | Invalid>;
   /** The last reload in line, and the one not yet started (which will read the newest file). */
   private last: Promise<boolean> = Promise.resolve(true);
   private waiting: Promise<boolean> | undefined;
@@ -64,21 +64,14 @@ export class Routing {
   }
 
   private async readAndSwap(): Promise<boolean> {
-    const result = await this.read(this.path);
-    this.onReload(result.ok);
-    if (!result.ok) {
-      this.log.log("error", "table_reload_failed", {
-        path: this.path,
-        errors: result.errors,
-        kept: this.table.size,
-      });
+    const table = await this.read(this.path);
+    this.onReload(!(table instanceof Invalid));
+    if (table instanceof Invalid) {
+      this.log.log("error", "table_reload_failed", { path: this.path, errors: table.problems, kept: this.table.size });
       return false;
     }
-    this.table = result.table;
-    this.log.log("debug", "table_reloaded", {
-      path: this.path,
-      users: result.table.size,
-    });
+    this.table = table;
+    this.log.log("debug", "table_reloaded", { path: this.path, users: table.size });
     return true;
   }
 

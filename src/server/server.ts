@@ -1,15 +1,15 @@
-// `t3-dispatch serve`: load the table (refusing to start on any error), wire
-// the real mint command, WebSocket bridge, reloads (poll, file watch, SIGHUP),
-// the metrics listener, and a graceful stop.
-
+// `t3-dispatch serve`: load the table (refusing to start on any problem),
+// wire the real mint command, WebSocket bridge, reloads (poll, file watch,
+// SIGHUP), the metrics listener, and a graceful stop.
 import type { Settings } from "../config/settings";
-import { readTableFile } from "../config/table";
-import { Failure } from "../lib/errors";
+import { type DispatchTable, readTableFile } from "../config/table";
+import { Failure, Invalid } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { createApp } from "../request/app";
 import { addressesFor, listenersUnreadable } from "../request/instance/listeners";
 import { Metrics, metricsResponse } from "../request/metrics";
 import { proofFromSettings } from "../request/proof/from-settings";
+import type { Proof } from "../request/proof/proof";
 import { Routing } from "../request/route";
 import { SessionCache } from "../request/session/cache";
 import { CookieNames } from "../request/session/cookie-names";
@@ -26,29 +26,25 @@ export interface Running extends Listening {
   metricsUrl: string | undefined;
 }
 
-export class StartupError extends Error {
-  constructor(readonly errors: string[]) {
-    super(errors.join("; "));
-    this.name = "StartupError";
-  }
-}
-
-export async function startServer(settings: Settings, log: Logger): Promise<Running> {
-  const loaded = await readTableFile(settings.dispatchFile);
+/** What serving needs before it binds: the table, the proof, a readable listen table; or every problem. */
+async function prerequisites(
+  settings: Settings,
+  log: Logger,
+): Promise<{ table: DispatchTable; proof: Proof } | Invalid> {
+  const table = await readTableFile(settings.dispatchFile);
   const proof = await proofFromSettings(settings, log);
   const blind = addressesFor(settings.upstreamHost) ? listenersUnreadable() : undefined;
-  const errors = [
-    ...(loaded.ok ? [] : loaded.errors.map((e) => `${settings.dispatchFile}: ${e}`)),
+  const problems = [
+    ...(table instanceof Invalid ? table.problems.map((p) => `${settings.dispatchFile}: ${p}`) : []),
     ...(proof instanceof Failure ? [proof.detail] : []),
     ...(blind ? [blind.detail] : []),
   ];
-  if (!loaded.ok || proof instanceof Failure || blind) throw new StartupError(errors);
+  if (table instanceof Invalid || proof instanceof Failure || blind) return new Invalid(problems);
+  return { table, proof };
+}
 
-  const metrics = new Metrics();
-  const routing = new Routing(settings.dispatchFile, loaded.table, log, {
-    onReload: (ok) => metrics.reloads.inc(ok ? "ok" : "failed"),
-    domains: settings.identityDomains,
-  });
+/** The app with its stages: the session cache is forgotten for an instance seen down or replaced. */
+function appFor(settings: Settings, proof: Proof, routing: Routing, metrics: Metrics, log: Logger) {
   const openSockets: OpenSockets = new Set();
   const sessions = new SessionCache(settings.sessionCacheTtlMs);
   const app = createApp({
@@ -71,12 +67,40 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     metrics,
     log,
   });
+  return { app, openSockets };
+}
+
+/** Stop accepting, let in-flight requests finish, close WebSockets with 1001 ("going away"), give up at the deadline. */
+async function drainWithin(listening: Listening, openSockets: OpenSockets, timeoutMs: number, log: Logger) {
+  const drained = listening.drain();
+  for (const socket of openSockets) socket.close(1001, "t3-dispatch is restarting");
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), timeoutMs);
+  });
+  const outcome = await Promise.race([drained.then(() => "drained" as const), deadline]);
+  clearTimeout(timer); // drained in time: nothing may keep the process up to the deadline
+  if (outcome === "late") {
+    log.log("warn", "shutdown_deadline", { timeout_ms: timeoutMs });
+    await listening.stop();
+  }
+}
+
+export async function startServer(settings: Settings, log: Logger): Promise<Running | Invalid> {
+  const ready = await prerequisites(settings, log);
+  if (ready instanceof Invalid) return ready;
+  const metrics = new Metrics();
+  const routing = new Routing(settings.dispatchFile, ready.table, log, {
+    onReload: (ok) => metrics.reloads.inc(ok ? "ok" : "failed"),
+    domains: settings.identityDomains,
+  });
+  const { app, openSockets } = appFor(settings, ready.proof, routing, metrics, log);
   const listening = runtime.serveApp(app, settings.listen);
   if (settings.listen.kind === "unix") {
     const failed = restrictSocket(settings.listen.path, settings.listenMode, settings.listenGroup);
     if (failed) {
       await listening.stop();
-      throw new StartupError([failed.detail]);
+      return new Invalid([failed.detail]);
     }
   }
   const metricsServer = settings.metricsListen
@@ -98,33 +122,14 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     metrics: metricsServer?.url,
     users: routing.size,
     table: settings.dispatchFile,
-    identity_proof: proof.mode,
+    identity_proof: ready.proof.mode,
   });
-
-  return {
-    ...listening,
-    routing,
-    metrics,
-    metricsUrl: metricsServer?.url,
-    // Stop accepting, let in-flight requests finish, close WebSockets with 1001
-    // ("going away"), and give up waiting at the deadline.
-    stop: async () => {
-      routing.stop();
-      watcher.close();
-      const drained = listening.drain();
-      for (const socket of openSockets) socket.close(1001, "t3-dispatch is restarting");
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const deadline = new Promise<"late">((resolve) => {
-        timer = setTimeout(() => resolve("late"), settings.shutdownTimeoutMs);
-      });
-      const outcome = await Promise.race([drained.then(() => "drained" as const), deadline]);
-      clearTimeout(timer); // drained in time: nothing may keep the process up to the deadline
-      if (outcome === "late") {
-        log.log("warn", "shutdown_deadline", { timeout_ms: settings.shutdownTimeoutMs });
-        await listening.stop();
-      }
-      await metricsServer?.stop();
-      log.log("info", "stopped", {});
-    },
+  const stop = async () => {
+    routing.stop();
+    watcher.close();
+    await drainWithin(listening, openSockets, settings.shutdownTimeoutMs, log);
+    await metricsServer?.stop();
+    log.log("info", "stopped", {});
   };
+  return { ...listening, routing, metrics, metricsUrl: metricsServer?.url, stop };
 }

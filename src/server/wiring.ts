@@ -4,7 +4,7 @@
 // judge an instance and mint for it the same way.
 import type { Settings } from "../config/settings";
 import { type Instance, readTableFile } from "../config/table";
-import { type DispatchError, Failure } from "../lib/errors";
+import { type DispatchError, Failure, Invalid } from "../lib/errors";
 import { Accounts } from "../request/instance/accounts";
 import { type InstanceCheckOptions, instanceCheck } from "../request/instance/check";
 import { mintCredential } from "../request/pairing/mint";
@@ -30,8 +30,8 @@ export async function selectInstances(
   user: string | undefined,
 ): Promise<Instance[] | Failure<"no_instances">> {
   const table = await readTableFile(settings.dispatchFile);
-  if (!table.ok) return new Failure("no_instances", `${settings.dispatchFile}: ${table.errors.join("; ")}`);
-  const all = [...table.table.values()].sort((a, b) => a.user.localeCompare(b.user));
+  if (table instanceof Invalid) return new Failure("no_instances", `${settings.dispatchFile}: ${table.detail}`);
+  const all = [...table.values()].sort((a, b) => a.user.localeCompare(b.user));
   if (user === undefined) return all;
   const one = all.find((i) => i.user === user);
   return one ? [one] : new Failure("no_instances", `no user ${JSON.stringify(user)} in ${settings.dispatchFile}`);

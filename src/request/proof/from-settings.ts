@@ -6,7 +6,7 @@ import type { ProofSettings } from "../../config/settings";
 import type { AddressCheck } from "../../lib/cidr";
 import { Failure } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
-import { parseJwks, RemoteKeys, type TokenKeys } from "./keys";
+import { parseJwks, RemoteKeys, type TokenKeys, type Unfetched } from "./keys";
 import { type Proof, peerProof, secretProof, tokenProof } from "./proof";
 import { TokenVerifier } from "./token";
 
@@ -31,7 +31,11 @@ function readSecret(setting: string, path: string): Buffer | ProofFailure {
   }
 }
 
-async function tokenKeys(proof: ProofSettings, log: Logger): Promise<TokenKeys | ProofFailure> {
+/** The keys, and for a key set URL why its first fetch gave nothing. */
+async function tokenKeys(
+  proof: ProofSettings,
+  log: Logger,
+): Promise<{ keys: TokenKeys; unfetched?: Unfetched } | ProofFailure> {
   const sources = [proof.jwksUrl, proof.jwksFile, proof.jwtSecretFile].filter((s) => s !== "");
   if (sources.length !== 1) {
     return failure(`identityProof jwt needs exactly one of jwksUrl, jwksFile, jwtSecretFile (${sources.length} set)`);
@@ -39,8 +43,8 @@ async function tokenKeys(proof: ProofSettings, log: Logger): Promise<TokenKeys |
   if (proof.jwksUrl !== "") {
     const remote = new RemoteKeys(proof.jwksUrl, { timeoutMs: JWKS_TIMEOUT_MS, cooldownMs: JWKS_COOLDOWN_MS, log });
     // Not fatal: the front may start after us; tokens are refused until keys arrive.
-    await remote.start();
-    return { kind: "jwks", getKey: remote.getKey };
+    const unfetched = await remote.start();
+    return { keys: { kind: "jwks", getKey: remote.getKey }, unfetched };
   }
   if (proof.jwksFile !== "") {
     let text: string;
@@ -52,10 +56,10 @@ async function tokenKeys(proof: ProofSettings, log: Logger): Promise<TokenKeys |
     const keys = parseJwks(text);
     return keys instanceof Failure
       ? failure(`jwksFile ${proof.jwksFile}: ${keys.detail}`)
-      : { kind: "jwks", getKey: keys };
+      : { keys: { kind: "jwks", getKey: keys } };
   }
   const secret = readSecret("jwtSecretFile", proof.jwtSecretFile);
-  return secret instanceof Failure ? secret : { kind: "secret", secret: new Uint8Array(secret) };
+  return secret instanceof Failure ? secret : { keys: { kind: "secret", secret: new Uint8Array(secret) } };
 }
 
 export async function proofFromSettings(
@@ -64,10 +68,10 @@ export async function proofFromSettings(
 ): Promise<Proof | Failure> {
   const { proof, identityHeader } = settings;
   if (proof.mode === "jwt") {
-    const keys = await tokenKeys(proof, log);
-    if (keys instanceof Failure) return keys;
+    const loaded = await tokenKeys(proof, log);
+    if (loaded instanceof Failure) return loaded;
     const rules = { issuer: proof.issuer, audience: proof.audience, clockToleranceS: CLOCK_TOLERANCE_S };
-    return tokenProof(new TokenVerifier(keys, rules), proof.tokenHeader, identityHeader);
+    return tokenProof(new TokenVerifier(loaded.keys, rules), proof.tokenHeader, identityHeader, loaded.unfetched);
   }
   if (proof.mode === "secret") {
     const secret = readSecret("proofSecretFile", proof.secretFile);

@@ -19,6 +19,9 @@ const JwkSet = Type.Object({
 /** The keys to verify with: a symmetric secret (HS256) or a key set (RS256/ES256). */
 export type TokenKeys = { kind: "secret"; secret: Uint8Array } | { kind: "jwks"; getKey: JWTVerifyGetKey };
 
+/** A key set URL that did not answer with a key set (the last good set, if any, is kept). */
+export type Unfetched = Failure<"jwks_unfetched">;
+
 /** A JWKS document's text → a local key set, or why it is not one. */
 export function parseJwks(text: string): JWTVerifyGetKey | Failure<"bad_jwks"> {
   let json: unknown;
@@ -42,16 +45,16 @@ export interface RemoteOptions {
 export class RemoteKeys {
   private local: JWTVerifyGetKey | undefined;
   private lastAttempt = Number.NEGATIVE_INFINITY;
-  private pending: Promise<void> | undefined;
+  private pending: Promise<Unfetched | undefined> | undefined;
 
   constructor(
     private readonly url: string,
     private readonly options: RemoteOptions,
   ) {}
 
-  /** The first fetch (the service starts even when it fails, and retries; the failure is logged). */
-  async start(): Promise<void> {
-    await this.refresh();
+  /** The first fetch: the service starts even when it fails, and retries; the failure is logged and returned. */
+  start(): Promise<Unfetched | undefined> {
+    return this.refresh();
   }
 
   /** For jwtVerify: the key for a token's header, refreshing once per cooldown for an unknown kid. */
@@ -68,33 +71,43 @@ export class RemoteKeys {
     return this.local(header, token);
   };
 
-  private refresh(): Promise<void> {
+  private refresh(): Promise<Unfetched | undefined> {
     this.pending ??= this.fetchOnce().finally(() => {
       this.pending = undefined;
     });
     return this.pending;
   }
 
-  private async fetchOnce(): Promise<void> {
+  private async fetchOnce(): Promise<Unfetched | undefined> {
     this.lastAttempt = Date.now();
+    const fetched = await this.fetchSet();
+    if (fetched instanceof Failure) {
+      this.options.log.log("warn", "jwks_fetch_failed", {
+        url: this.url,
+        reason: fetched.detail,
+        kept_last_good: this.local !== undefined,
+      });
+      return fetched;
+    }
+    this.local = fetched;
+    this.options.log.log("info", "jwks_fetched", { url: this.url });
+    return undefined;
+  }
+
+  private async fetchSet(): Promise<JWTVerifyGetKey | Unfetched> {
     const doFetch = this.options.fetch ?? fetch;
+    let response: Response;
     try {
-      const response = await doFetch(this.url, {
+      response = await doFetch(this.url, {
         redirect: "error",
         signal: AbortSignal.timeout(this.options.timeoutMs),
         headers: { accept: "application/json, application/jwk-set+json" },
       });
-      if (response.status !== 200) throw new Error(`answered ${response.status}`);
-      const parsed = parseJwks(await response.text());
-      if (parsed instanceof Failure) throw new Error(parsed.detail);
-      this.local = parsed;
-      this.options.log.log("info", "jwks_fetched", { url: this.url });
     } catch (error) {
-      this.options.log.log("warn", "jwks_fetch_failed", {
-        url: this.url,
-        reason: (error as Error).message,
-        kept_last_good: this.local !== undefined,
-      });
+      return new Failure("jwks_unfetched", (error as Error).message);
     }
+    if (response.status !== 200) return new Failure("jwks_unfetched", `answered ${response.status}`);
+    const parsed = parseJwks(await response.text().catch((error: Error) => error.message));
+    return parsed instanceof Failure ? new Failure("jwks_unfetched", parsed.detail) : parsed;
   }
 }

@@ -11,12 +11,15 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { AddressCheck } from "../../lib/cidr";
 import { DispatchError } from "../../lib/errors";
 import type { MaybePromise } from "../../lib/maybe-promise";
+import type { Unfetched } from "./keys";
 import type { TokenVerifier } from "./token";
 
 export type ProofMode = "jwt" | "secret" | "peer";
 
 export interface Proof {
   readonly mode: ProofMode;
+  /** jwt with a key set URL: why it gave no key set at start (tokens are refused until it does). */
+  readonly unfetched?: Unfetched;
   /** The proven identity text, or a typed refusal; a promise only for a token not seen before. */
   prove(request: Request, peer: string | undefined): MaybePromise<string | DispatchError>;
 }
@@ -24,13 +27,19 @@ export interface Proof {
 const noIdentity = () => new DispatchError("no_identity", "request without identity header");
 const refuse = (reason: string, detail: string) => new DispatchError("bad_proof", detail, { reason });
 
-export function tokenProof(verifier: TokenVerifier, tokenHeader: string, identityHeader: string): Proof {
+export function tokenProof(
+  verifier: TokenVerifier,
+  tokenHeader: string,
+  identityHeader: string,
+  unfetched?: Unfetched,
+): Proof {
   const believe = (claimed: string, header: string | null): string | DispatchError =>
     header === null || header.trim().toLowerCase() === claimed.toLowerCase()
       ? claimed
       : refuse("username_mismatch", "the username header names someone other than the token");
   return {
     mode: "jwt",
+    unfetched,
     prove(request) {
       const header = request.headers.get(identityHeader);
       const token = request.headers.get(tokenHeader);

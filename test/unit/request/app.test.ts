@@ -5,7 +5,7 @@ import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import { resolveSettings } from "../../../src/config/settings";
 import type { Instance } from "../../../src/config/table";
-import { DispatchError } from "../../../src/lib/errors";
+import { DispatchError, Invalid } from "../../../src/lib/errors";
 import { memoryLogger } from "../../../src/lib/log";
 import { createApp } from "../../../src/request/app";
 import { Metrics } from "../../../src/request/metrics";
@@ -27,7 +27,7 @@ const table = new Map<string, Instance>(
 );
 const server = setupServer(...Object.values(instances).flatMap(handlersFor));
 const resolved = resolveSettings({ flags: { sessionTimeout: "300ms", sessionCacheTtl: "0", pairAttempts: "1000" } });
-if (!resolved.ok) throw new Error("settings");
+if (resolved instanceof Invalid) throw new Error(resolved.detail);
 
 let mintBehaviour: "ok" | "fail" = "ok";
 const minted: string[] = [];

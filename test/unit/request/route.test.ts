@@ -2,7 +2,7 @@
 // matches a foreign domain only when identityDomains is empty.
 import { describe, expect, test } from "bun:test";
 import type { DispatchTable } from "../../../src/config/table";
-import { DispatchError } from "../../../src/lib/errors";
+import { DispatchError, Invalid } from "../../../src/lib/errors";
 import { memoryLogger } from "../../../src/lib/log";
 import { identityFrom } from "../../../src/request/identity";
 import { Routing, routeOf } from "../../../src/request/route";
@@ -55,7 +55,7 @@ describe("Routing.reload", () => {
       reads.push(port);
       firstStarted();
       await Bun.sleep(port === 4001 ? 80 : 1);
-      return { ok: true as const, table: tableOf(port) };
+      return tableOf(port);
     };
     const routing = new Routing("dispatch.json", tableOf(4000), memoryLogger(), { read });
     const older = routing.reload();
@@ -83,7 +83,7 @@ describe("Routing.reload", () => {
         started();
         await held;
       }
-      return { ok: true as const, table: tableOf(4000 + n) };
+      return tableOf(4000 + n);
     };
     const routing = new Routing("dispatch.json", tableOf(4000), memoryLogger(), { read });
     const first = routing.reload();
@@ -99,7 +99,7 @@ describe("Routing.reload", () => {
     const log = memoryLogger();
     const outcomes: boolean[] = [];
     const routing = new Routing("dispatch.json", tableOf(4001), log, {
-      read: async () => ({ ok: false, errors: ["vbarzin: port must be an integer"] }),
+      read: async () => new Invalid(["vbarzin: port must be an integer"]),
       onReload: (ok) => outcomes.push(ok),
     });
     expect(await routing.reload()).toBe(false);
