@@ -1,13 +1,11 @@
 // `t3-dispatch autoupdate`: update t3, canary first, health-checked, rolled
 // back (version and state) on failure; root's state file says which versions are bad.
 import { join } from "node:path";
-import { Type } from "@sinclair/typebox";
-import { Value } from "@sinclair/typebox/value";
 import { Failure, Invalid } from "../lib/errors";
-import { type AutoupdateState, autoupdate } from "../ops/autoupdate";
+import { autoupdate } from "../ops/autoupdate";
+import { loadState, saveState } from "../ops/autoupdate-state";
 import { backupAll } from "../ops/backup";
 import { checkInstance } from "../ops/healthcheck";
-import { readTrusted, writeTrusted } from "../ops/private-files";
 import { restoreDatabase } from "../ops/restore";
 import { runtime } from "../runtime/current";
 import { selectInstances } from "../server/wiring";
@@ -17,33 +15,8 @@ import { parseSettingsArgs, unusableSettings } from "./args";
 import { fail } from "./exit";
 import { backupOptions, healthDeps, restoreOptions, targetsOf } from "./ops-wiring";
 
-const StateFile = Type.Object({
-  bad: Type.Record(Type.String(), Type.Object({ at: Type.String(), reason: Type.String() })),
-});
-
 /** Installing a t3 version with npm can take minutes; every other command is quick. */
 const COMMAND_TIMEOUT_MS = 15 * 60_000;
-
-/** Root's own state: read only from a root-owned file on a path no user can change. */
-function loadState(path: string): AutoupdateState {
-  let text: string;
-  try {
-    text = readTrusted(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { bad: {} };
-    throw error;
-  }
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (Value.Check(StateFile, parsed)) return parsed;
-  } catch {
-    // Reported below.
-  }
-  process.stderr.write(`t3-dispatch autoupdate: ${path} is not a state file; starting afresh\n`);
-  return { bad: {} };
-}
-
-const saveState = (path: string, state: AutoupdateState) => writeTrusted(path, `${JSON.stringify(state, null, 2)}\n`);
 
 export async function autoupdateCommand(args: string[]): Promise<number> {
   const parsed = parseSettingsArgs(args, { version: { type: "string" }, "dry-run": { type: "boolean" } });
@@ -51,15 +24,11 @@ export async function autoupdateCommand(args: string[]): Promise<number> {
   const { settings, values } = parsed;
   const instances = await selectInstances(settings, undefined);
   if (instances instanceof Failure) return fail("autoupdate", instances.detail);
-  const { targets, errors } = targetsOf(settings, instances);
-  if (errors.length > 0) return fail("autoupdate", errors.join("; "));
+  const { targets, missing } = targetsOf(settings, instances);
+  if (missing.length > 0) return fail("autoupdate", missing.map((m) => `${m.user}: ${m.detail}`).join("; "));
   const statePath = settings.ops.autoupdateState;
-  let state: AutoupdateState;
-  try {
-    state = loadState(statePath);
-  } catch (error) {
-    return fail("autoupdate", `cannot use ${statePath}: ${(error as Error).message}; nothing was changed`);
-  }
+  const state = loadState(statePath, (why) => process.stderr.write(`t3-dispatch autoupdate: ${why}\n`));
+  if (state instanceof Failure) return fail("autoupdate", `${state.detail}; nothing was changed`);
   const health = healthDeps(settings);
   const result = await autoupdate(
     {

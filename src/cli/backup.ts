@@ -1,6 +1,6 @@
 // `t3-dispatch backup`: online, verified backups of each instance's state database.
 import { Failure, Invalid } from "../lib/errors";
-import { backupAll, formatBackups } from "../ops/backup";
+import { BackupFailed, backupAll, backupJson, formatBackups } from "../ops/backup";
 import { selectInstances } from "../server/wiring";
 import { parseSettingsArgs, unusableSettings } from "./args";
 import { fail } from "./exit";
@@ -20,9 +20,10 @@ export async function backupCommand(args: string[]): Promise<number> {
     return fail("backup", "--keep must be a whole number ≥ 1");
   const instances = await selectInstances(settings, values.user as string | undefined);
   if (instances instanceof Failure) return fail("backup", instances.detail);
-  const { targets, errors } = targetsOf(settings, instances);
+  const { targets, missing } = targetsOf(settings, instances);
   const results = await backupAll(targets, backupOptions(settings, { dest: values.dest as string | undefined, keep }));
-  for (const error of errors) results.push({ user: error.split(":")[0] ?? "?", db: "?", ok: false, ms: 0, error });
-  process.stdout.write(values.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatBackups(results)}\n`);
-  return results.every((r) => r.ok) ? 0 : 1;
+  for (const { user, detail } of missing) results.push(new BackupFailed(user, "?", detail));
+  const json = `${JSON.stringify(results.map(backupJson), null, 2)}\n`;
+  process.stdout.write(values.json ? json : `${formatBackups(results)}\n`);
+  return results.some((r) => r instanceof BackupFailed) ? 1 : 0;
 }

@@ -6,7 +6,7 @@ import type { Instance } from "../config/table";
 import type { BackupOptions } from "../ops/backup";
 import type { HealthDeps } from "../ops/healthcheck";
 import type { RestoreOptions } from "../ops/restore";
-import { stateDbTargets } from "../ops/state-db";
+import { NoStateDb, type StateDbTarget, stateDbTargets } from "../ops/state-db";
 import { Accounts } from "../request/instance/accounts";
 import { selfCommand } from "../runtime/bun/self";
 import { runtime } from "../runtime/current";
@@ -30,8 +30,14 @@ export function restoreOptions(settings: Settings): RestoreOptions {
   };
 }
 
-export const targetsOf = (settings: Settings, instances: Instance[]) =>
-  stateDbTargets(instances, settings.ops.stateDb, new Accounts(settings.accountsFile));
+/** The instances' state databases, and the instances whose database cannot be found. */
+export function targetsOf(settings: Settings, instances: Instance[]) {
+  const found = stateDbTargets(instances, settings.ops.stateDb, new Accounts(settings.accountsFile));
+  return {
+    targets: found.filter((t): t is StateDbTarget => !(t instanceof NoStateDb)),
+    missing: found.filter((t) => t instanceof NoStateDb),
+  };
+}
 
 export function healthDeps(settings: Settings): HealthDeps {
   return {

@@ -21,15 +21,15 @@ export async function restoreCommand(args: string[]): Promise<number> {
   }
   const instances = await selectInstances(settings, values.user);
   if (instances instanceof Failure) return fail("restore", instances.detail);
-  const { targets, errors } = targetsOf(settings, instances);
+  const { targets, missing } = targetsOf(settings, instances);
   const target = targets[0];
-  if (!target) return fail("restore", errors.join("; "));
+  if (!target) return fail("restore", missing.map((m) => `${m.user}: ${m.detail}`).join("; "));
   const running = (await fetchServerVersion(instanceUrl(settings.upstreamHost, target.port), 2000)) !== undefined;
   const result = await restoreDatabase(
     { target, from: values.from, instanceRunning: running, force: values.force === true },
     restoreOptions(settings),
   );
-  if (!result.ok) return fail("restore", result.error, 1);
+  if (result instanceof Failure) return fail("restore", result.detail, 1);
   process.stdout.write(
     `restored ${target.db} from ${values.from}${result.replacedAside ? `; the replaced file is kept at ${result.replacedAside}` : ""}\n`,
   );

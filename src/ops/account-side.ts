@@ -20,11 +20,8 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fsyncPath, integrityCheck, snapshotDatabase } from "../runtime/bun/sqlite";
+import { OpsError } from "./ops-error";
 import { stamp } from "./stamp";
-
-export class StateFileError extends Error {
-  override name = "StateFileError";
-}
 
 /** The database must be a regular file (not a link, a fifo, a device) that this account owns. */
 function ownDatabase(db: string): Stats | undefined {
@@ -34,10 +31,9 @@ function ownDatabase(db: string): Stats | undefined {
   } catch {
     return undefined;
   }
-  if (!st.isFile()) throw new StateFileError(`${db} is not a regular file`);
+  if (!st.isFile()) throw new OpsError(`${db} is not a regular file`);
   const uid = process.getuid?.() ?? 0;
-  if (st.uid !== uid)
-    throw new StateFileError(`${db} is owned by uid ${st.uid}, not by the instance's account (${uid})`);
+  if (st.uid !== uid) throw new OpsError(`${db} is owned by uid ${st.uid}, not by the instance's account (${uid})`);
   return st;
 }
 
@@ -54,11 +50,12 @@ function copyFd(from: number, to: number): number {
 
 /** A checked, consistent snapshot of `db`, written to stdout (root's open backup file). */
 export function snapshotToStdout(db: string, busyTimeoutMs: number): void {
-  if (!ownDatabase(db)) throw new StateFileError(`no database at ${db}`);
+  if (!ownDatabase(db)) throw new OpsError(`no database at ${db}`);
   const dir = mkdtempSync(join(tmpdir(), "t3d-snapshot-"));
   try {
     const copy = join(dir, "state.sqlite");
-    snapshotDatabase(db, copy, busyTimeoutMs);
+    const bad = snapshotDatabase(db, copy, busyTimeoutMs);
+    if (bad) throw new OpsError(bad.detail);
     const fd = openSync(copy, "r");
     try {
       copyFd(fd, 1);
@@ -88,7 +85,7 @@ export function restoreFromStdin(db: string): string | undefined {
   try {
     copyFd(0, fd);
     fchmodSync(fd, previous ? previous.mode & 0o777 : 0o600);
-    if (fstatSync(fd).size === 0) throw new StateFileError("the backup is empty");
+    if (fstatSync(fd).size === 0) throw new OpsError("the backup is empty");
   } catch (error) {
     closeSync(fd);
     rmSync(incoming, { force: true });
@@ -104,7 +101,7 @@ export function restoreFromStdin(db: string): string | undefined {
   })();
   if (verdict !== "ok") {
     rmSync(incoming, { force: true });
-    throw new StateFileError(`the backup fails integrity_check: ${verdict}`);
+    throw new OpsError(`the backup fails integrity_check: ${verdict}`);
   }
   fsyncPath(incoming);
 

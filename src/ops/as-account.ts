@@ -4,14 +4,11 @@
 // symbolic link or a swapped file in the user's directory reaches nothing the
 // user could not reach from their own shell.
 import type { ChildIO } from "../runtime/command";
+import { OpsError } from "./ops-error";
 
 export interface AccountIds {
   uid: number;
   gid: number;
-}
-
-export class AccountSwitchError extends Error {
-  override name = "AccountSwitchError";
 }
 
 const CHILD_ENV = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", LANG: "C.UTF-8", TMPDIR: "/tmp" };
@@ -21,7 +18,7 @@ export function asAccount(account: AccountIds, argv: string[], io: ChildIO = {})
   const euid = process.geteuid?.() ?? 0;
   const env = { ...CHILD_ENV, ...io.env };
   if (euid === account.uid) return { argv, io: { ...io, env } };
-  if (euid !== 0) throw new AccountSwitchError(`acting as uid ${account.uid} needs root (running as uid ${euid})`);
+  if (euid !== 0) throw new OpsError(`acting as uid ${account.uid} needs root (running as uid ${euid})`);
   const drop = [
     "setpriv",
     `--reuid=${account.uid}`,

@@ -7,9 +7,11 @@
 // good one, and one failing database fails alone.
 import { closeSync, fstatSync, fsyncSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { Failure } from "../lib/errors";
 import { fsyncPath } from "../runtime/bun/sqlite";
 import type { CommandRunner } from "../runtime/command";
 import { asAccount } from "./as-account";
+import { OpsError } from "./ops-error";
 import { createExclusive, ensurePrivateDir, hasSqliteHeader } from "./private-files";
 import { stamp } from "./stamp";
 import type { StateDbTarget } from "./state-db";
@@ -25,15 +27,34 @@ export interface BackupOptions {
   run: CommandRunner;
 }
 
-export interface BackupResult {
+/** One database backed up: where the copy is. */
+export interface Backup {
   user: string;
   db: string;
-  ok: boolean;
-  file?: string;
-  bytes?: number;
+  file: string;
+  bytes: number;
   ms: number;
-  error?: string;
 }
+
+/** One database not backed up, and why (a good earlier backup stays). */
+export class BackupFailed extends Failure<"backup_failed"> {
+  constructor(
+    readonly user: string,
+    readonly db: string,
+    detail: string,
+    readonly ms = 0,
+  ) {
+    super("backup_failed", detail);
+  }
+}
+
+export type BackupResult = Backup | BackupFailed;
+
+/** A result as `backup --json` prints it. */
+export const backupJson = (r: BackupResult) =>
+  r instanceof BackupFailed
+    ? { user: r.user, db: r.db, ok: false, ms: r.ms, error: r.detail }
+    : { user: r.user, db: r.db, ok: true, file: r.file, bytes: r.bytes, ms: r.ms };
 
 const BACKUP_NAME = /^state-\d{8}T\d{9}Z(-\d+)?\.sqlite$/;
 
@@ -60,7 +81,7 @@ export function listBackups(dir: string): string[] {
 /** What the child wrote is a whole SQLite file, on disk. */
 function sealCopy(fd: number): number {
   fsyncSync(fd);
-  if (!hasSqliteHeader(fd)) throw new Error("the snapshot is not an SQLite file");
+  if (!hasSqliteHeader(fd)) throw new OpsError("the snapshot is not an SQLite file");
   return fstatSync(fd).size;
 }
 
@@ -79,9 +100,9 @@ async function snapshotInto(
     const argv = [...options.snapshotCommand, "--db", target.db, "--busy-timeout", String(options.timeoutMs)];
     const child = asAccount(target, argv, { stdout: fd });
     const result = await options.run(child.argv, options.timeoutMs, child.io);
-    if (result.timedOut) throw new Error(`timed out after ${options.timeoutMs} ms`);
+    if (result.timedOut) throw new OpsError(`timed out after ${options.timeoutMs} ms`);
     if (result.exitCode !== 0)
-      throw new Error(result.stderr.trim().slice(0, 300) || `snapshot exited ${result.exitCode}`);
+      throw new OpsError(result.stderr.trim().slice(0, 300) || `snapshot exited ${result.exitCode}`);
     bytes = sealCopy(fd);
   } catch (error) {
     rmSync(partial, { force: true });
@@ -97,13 +118,7 @@ async function snapshotInto(
 
 export async function backupOne(target: StateDbTarget, options: BackupOptions): Promise<BackupResult> {
   const started = performance.now();
-  const done = (fields: Partial<BackupResult>): BackupResult => ({
-    user: target.user,
-    db: target.db,
-    ok: false,
-    ms: Math.round(performance.now() - started),
-    ...fields,
-  });
+  const ms = () => Math.round(performance.now() - started);
   try {
     const dir = join(options.dest, target.user);
     ensurePrivateDir(options.dest);
@@ -112,9 +127,9 @@ export async function backupOne(target: StateDbTarget, options: BackupOptions): 
     if (options.keep > 0) {
       for (const old of listBackups(dir).slice(0, -options.keep)) rmSync(join(dir, old), { force: true });
     }
-    return done({ ok: true, file, bytes });
+    return { user: target.user, db: target.db, file, bytes, ms: ms() };
   } catch (error) {
-    return done({ error: (error as Error).message });
+    return new BackupFailed(target.user, target.db, (error as Error).message, ms());
   }
 }
 
@@ -127,9 +142,11 @@ export async function backupAll(targets: StateDbTarget[], options: BackupOptions
 
 export function formatBackups(results: BackupResult[]): string {
   const lines = results.map((r) =>
-    r.ok ? `ok     ${r.user}: ${r.file} (${r.bytes} bytes, ${r.ms} ms)` : `FAILED ${r.user}: ${r.db}: ${r.error}`,
+    r instanceof BackupFailed
+      ? `FAILED ${r.user}: ${r.db}: ${r.detail}`
+      : `ok     ${r.user}: ${r.file} (${r.bytes} bytes, ${r.ms} ms)`,
   );
-  const failed = results.filter((r) => !r.ok).map((r) => r.user);
+  const failed = results.filter((r) => r instanceof BackupFailed).map((r) => r.user);
   lines.push(
     `${results.length - failed.length} of ${results.length} backed up${failed.length ? `; failed: ${failed.join(", ")}` : ""}`,
   );

@@ -21,10 +21,7 @@ import {
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fsyncPath } from "../runtime/bun/sqlite";
-
-export class UnsafePathError extends Error {
-  override name = "UnsafePathError";
-}
+import { OpsError } from "./ops-error";
 
 const euid = () => process.geteuid?.() ?? 0;
 const trustedOwner = (uid: number) => uid === 0 || uid === euid();
@@ -45,10 +42,10 @@ function judgeDir(path: string, st: Stats): string | undefined {
  * and checked in turn. Components that do not exist yet are fine (we create them).
  */
 export function assertTrustedPath(path: string, depth = 0): void {
-  if (depth > 8) throw new UnsafePathError(`${path}: too many symbolic links`);
+  if (depth > 8) throw new OpsError(`${path}: too many symbolic links`);
   let current = "/";
   const root = judgeDir(current, lstatSync(current));
-  if (root) throw new UnsafePathError(root);
+  if (root) throw new OpsError(root);
   for (const part of resolve(path).split("/").filter(Boolean)) {
     const next = join(current, part);
     let st: Stats;
@@ -58,20 +55,20 @@ export function assertTrustedPath(path: string, depth = 0): void {
       return;
     }
     if (st.isSymbolicLink()) {
-      if (!trustedOwner(st.uid)) throw new UnsafePathError(`${next} is a symbolic link owned by uid ${st.uid}`);
+      if (!trustedOwner(st.uid)) throw new OpsError(`${next} is a symbolic link owned by uid ${st.uid}`);
       current = realpathSync(next);
       assertTrustedPath(current, depth + 1);
       continue;
     }
     if (!st.isDirectory()) {
-      if (next !== resolve(path)) throw new UnsafePathError(`${next} is not a directory`);
-      if (!st.isFile()) throw new UnsafePathError(`${next} is not a regular file`);
-      if (!trustedOwner(st.uid)) throw new UnsafePathError(`${next} is owned by uid ${st.uid}`);
-      if (st.mode & 0o022) throw new UnsafePathError(`${next} is writable by group or others`);
+      if (next !== resolve(path)) throw new OpsError(`${next} is not a directory`);
+      if (!st.isFile()) throw new OpsError(`${next} is not a regular file`);
+      if (!trustedOwner(st.uid)) throw new OpsError(`${next} is owned by uid ${st.uid}`);
+      if (st.mode & 0o022) throw new OpsError(`${next} is writable by group or others`);
       return;
     }
     const problem = judgeDir(next, st);
-    if (problem) throw new UnsafePathError(problem);
+    if (problem) throw new OpsError(problem);
     current = next;
   }
 }
@@ -82,8 +79,8 @@ export function ensurePrivateDir(path: string): void {
   mkdirSync(path, { recursive: true, mode: 0o700 });
   const st = lstatSync(path);
   const problem = judgeDir(path, st);
-  if (problem) throw new UnsafePathError(problem);
-  if ((st.mode & 0o777) !== 0o700) throw new UnsafePathError(`${path} has mode ${(st.mode & 0o777).toString(8)}`);
+  if (problem) throw new OpsError(problem);
+  if ((st.mode & 0o777) !== 0o700) throw new OpsError(`${path} has mode ${(st.mode & 0o777).toString(8)}`);
 }
 
 /** A new file, 0600, read-write, that did not exist (never a link to one that did). */
@@ -98,7 +95,7 @@ export function openTrusted(path: string): number {
   const st = fstatSync(fd);
   if (!st.isFile() || !trustedOwner(st.uid)) {
     closeSync(fd);
-    throw new UnsafePathError(`${path} is not a regular file of root's`);
+    throw new OpsError(`${path} is not a regular file of root's`);
   }
   return fd;
 }

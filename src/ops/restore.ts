@@ -5,6 +5,7 @@
 // the user's directory, so a swapped partial file or a symlinked directory
 // reaches only what the user could reach anyway.
 import { closeSync } from "node:fs";
+import { Failure } from "../lib/errors";
 import type { CommandRunner } from "../runtime/command";
 import { asAccount } from "./as-account";
 import { hasSqliteHeader, openTrusted } from "./private-files";
@@ -25,31 +26,37 @@ export interface RestoreOptions {
   run: CommandRunner;
 }
 
-export type RestoreResult = { ok: true; replacedAside: string | undefined } | { ok: false; error: string };
+/** Restored: where the replaced database was kept, if there was one. */
+export interface Restored {
+  replacedAside: string | undefined;
+}
+
+export type RestoreResult = Restored | Failure<"restore_failed">;
+
+const failed = (detail: string) => new Failure("restore_failed", detail);
 
 export async function restoreDatabase(request: RestoreRequest, options: RestoreOptions): Promise<RestoreResult> {
   const { target, from } = request;
   if (request.instanceRunning && !request.force) {
-    return { ok: false, error: "the instance is running: stop it first (or pass --force)" };
+    return failed("the instance is running: stop it first (or pass --force)");
   }
   let fd: number;
   try {
     fd = openTrusted(from);
   } catch (error) {
-    return { ok: false, error: `cannot use ${from} as a backup: ${(error as Error).message}` };
+    return failed(`cannot use ${from} as a backup: ${(error as Error).message}`);
   }
   try {
     // Not even a stray root file's first bytes go to the user: only an SQLite file is handed over.
-    if (!hasSqliteHeader(fd)) return { ok: false, error: `${from} is not an SQLite file` };
+    if (!hasSqliteHeader(fd)) return failed(`${from} is not an SQLite file`);
     const child = asAccount(target, [...options.restoreCommand, "--db", target.db], { stdin: fd });
     const result = await options.run(child.argv, options.timeoutMs, child.io);
-    if (result.timedOut) return { ok: false, error: `restore timed out after ${options.timeoutMs} ms` };
-    if (result.exitCode !== 0)
-      return { ok: false, error: result.stderr.trim().slice(0, 300) || `exit ${result.exitCode}` };
+    if (result.timedOut) return failed(`restore timed out after ${options.timeoutMs} ms`);
+    if (result.exitCode !== 0) return failed(result.stderr.trim().slice(0, 300) || `exit ${result.exitCode}`);
     const aside = result.stdout.trim();
-    return { ok: true, replacedAside: aside || undefined };
+    return { replacedAside: aside || undefined };
   } catch (error) {
-    return { ok: false, error: (error as Error).message };
+    return failed((error as Error).message);
   } finally {
     closeSync(fd);
   }

@@ -6,7 +6,15 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type BackupOptions, backupAll, backupOne, listBackups } from "../../src/ops/backup";
+import { Failure } from "../../src/lib/errors";
+import {
+  BackupFailed,
+  type BackupOptions,
+  type BackupResult,
+  backupAll,
+  backupOne,
+  listBackups,
+} from "../../src/ops/backup";
 import { type RestoreRequest, restoreDatabase } from "../../src/ops/restore";
 import type { StateDbTarget } from "../../src/ops/state-db";
 import { bunRuntime } from "../../src/runtime/bun/runtime";
@@ -14,6 +22,8 @@ import { integrityCheck } from "../../src/runtime/bun/sqlite";
 import { runToEnd } from "../fixtures/child";
 import { accountsFile, REPO, tempDir } from "../fixtures/stack";
 
+/** Where a backup went (empty when it failed: the assertion beside it says so). */
+const fileOf = (result: BackupResult): string => (result instanceof BackupFailed ? "" : result.file);
 const MAIN = join(REPO, "src/main.ts");
 const WRITER = join(REPO, "test/fixtures/sqlite-writer.ts");
 const root = tempDir("t3d-backup-");
@@ -82,8 +92,8 @@ describe("backup while the instance writes", () => {
     const counts: number[] = [];
     for (let i = 0; i < 3; i++) {
       const result = await backupOne(target("alice"), options());
-      expect(result.ok).toBe(true);
-      const file = result.file ?? "";
+      expect(result).not.toBeInstanceOf(BackupFailed);
+      const file = fileOf(result);
       expect(integrityCheck(file)).toBe("ok");
       expect(statSync(file).mode & 0o777).toBe(0o600);
       counts.push(consistentPrefix(file));
@@ -96,13 +106,14 @@ describe("backup while the instance writes", () => {
   });
 
   test("retention keeps exactly N, the newest", async () => {
-    for (let i = 0; i < 4; i++) expect((await backupOne(target("alice"), options({ keep: 2 }))).ok).toBe(true);
+    for (let i = 0; i < 4; i++)
+      expect(await backupOne(target("alice"), options({ keep: 2 }))).not.toBeInstanceOf(BackupFailed);
     const dir = join(root, "backups", "alice");
     const kept = listBackups(dir);
     expect(kept).toHaveLength(2);
     expect(readdirSync(dir).filter((n) => n.endsWith(".partial"))).toEqual([]);
     const last = await backupOne(target("alice"), options({ keep: 2 }));
-    expect(listBackups(dir)).toEqual([kept[1] ?? "", last.file?.split("/").at(-1) ?? ""]);
+    expect(listBackups(dir)).toEqual([kept[1] ?? "", fileOf(last).split("/").at(-1) ?? ""]);
   });
 });
 
@@ -113,8 +124,8 @@ describe("failures never cost a good backup", () => {
     writer.kill();
     await writer.exited;
     const good = await backupOne(target("big", db), options());
-    expect(good.ok).toBe(true);
-    const goodFile = good.file ?? "";
+    expect(good).not.toBeInstanceOf(BackupFailed);
+    const goodFile = fileOf(good);
     const before = { sha: sha(goodFile), mtime: statSync(goodFile).mtimeMs };
 
     const table = join(root, "big-table.json");
@@ -147,7 +158,7 @@ describe("failures never cost a good backup", () => {
     expect({ sha: sha(goodFile), mtime: statSync(goodFile).mtimeMs }).toEqual(before);
     // The next run clears the leftover and succeeds.
     const next = await backupOne(target("big", db), options());
-    expect(next.ok).toBe(true);
+    expect(next).not.toBeInstanceOf(BackupFailed);
     expect(readdirSync(dir).filter((n) => n.endsWith(".partial"))).toEqual([]);
   }, 60_000);
 
@@ -178,14 +189,14 @@ describe("failures never cost a good backup", () => {
       options({ timeoutMs: 1500 }),
     );
     locker.kill();
-    expect(results.map((r) => [r.user, r.ok])).toEqual([
+    expect(results.map((r) => [r.user, !(r instanceof BackupFailed)])).toEqual([
       ["corrupt", false],
       ["fifo", false],
       ["locked", false],
       ["fine", true],
     ]);
-    expect(results[1]?.error).toContain("is not a regular file");
-    expect(results[2]?.error).toMatch(/timed out after 1500 ms|database is locked/);
+    expect(String(results[1])).toContain("is not a regular file");
+    expect(String(results[2])).toMatch(/timed out after 1500 ms|database is locked/);
     expect(performance.now() - started).toBeLessThan(15_000);
     expect(listBackups(join(root, "backups", "corrupt"))).toEqual([]);
   });
@@ -224,15 +235,15 @@ describe("restore", () => {
     const db = join(root, "carol", "state.sqlite");
     (await startWriter(db, 50)).kill();
     const backup = await backupOne(target("carol", db), options());
-    const rows = consistentPrefix(backup.file ?? "");
+    const rows = consistentPrefix(fileOf(backup));
     const writer = await startWriter(db, 1000); // more writes after the backup, then a crash
     writer.kill("SIGKILL");
     await writer.exited;
     expect(existsSync(`${db}-wal`)).toBe(true);
 
-    const result = await restore({ db, from: backup.file ?? "", instanceRunning: false, force: false });
-    expect(result.ok).toBe(true);
-    if (!result.ok) return;
+    const result = await restore({ db, from: fileOf(backup), instanceRunning: false, force: false });
+    expect(result).not.toBeInstanceOf(Failure);
+    if (result instanceof Failure) return;
     expect(consistentPrefix(db)).toBe(rows);
     expect(existsSync(`${db}-wal`)).toBe(false);
     expect(existsSync(`${db}-shm`)).toBe(false);
@@ -242,23 +253,23 @@ describe("restore", () => {
   test("refuses while the instance runs unless forced, and refuses a corrupt backup", async () => {
     const db = join(root, "dave", "state.sqlite");
     (await startWriter(db, 50)).kill();
-    const from = (await backupOne(target("dave", db), options())).file ?? "";
+    const from = fileOf(await backupOne(target("dave", db), options()));
     const running = await restore({ db, from, instanceRunning: true, force: false });
-    expect(running).toEqual({ ok: false, error: "the instance is running: stop it first (or pass --force)" });
-    expect((await restore({ db, from, instanceRunning: true, force: true })).ok).toBe(true);
+    expect(String(running)).toBe("restore_failed: the instance is running: stop it first (or pass --force)");
+    expect(await restore({ db, from, instanceRunning: true, force: true })).not.toBeInstanceOf(Failure);
     // Not an SQLite file: refused before anything is handed over.
     const corrupt = join(root, "dave", "garbage.sqlite");
     writeFileSync(corrupt, Buffer.alloc(8192, 0x5a));
     const refused = await restore({ db, from: corrupt, instanceRunning: false, force: false });
-    expect(refused).toEqual({ ok: false, error: `${corrupt} is not an SQLite file` });
+    expect(String(refused)).toBe(`restore_failed: ${corrupt} is not an SQLite file`);
     // An SQLite header over a damaged body: copied, checked, and refused before it replaces anything.
     const damaged = join(root, "dave", "damaged.sqlite");
     const bytes = readFileSync(from);
     bytes.fill(0x5a, 100);
     writeFileSync(damaged, bytes);
     const failed = await restore({ db, from: damaged, instanceRunning: false, force: false });
-    expect(failed.ok).toBe(false);
-    if (!failed.ok) expect(failed.error).toContain("integrity_check");
+    expect(failed).toBeInstanceOf(Failure);
+    if (failed instanceof Failure) expect(failed.detail).toContain("integrity_check");
     expect(readdirSync(join(root, "dave")).filter((n) => n.endsWith(".partial"))).toEqual([]);
     expect(integrityCheck(db)).toBe("ok");
   });

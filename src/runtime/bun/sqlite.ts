@@ -1,6 +1,7 @@
 // Bun-only: the SQLite operations of backup and restore, on real files.
 import { Database } from "bun:sqlite";
 import { closeSync, fsyncSync, openSync } from "node:fs";
+import { Failure } from "../../lib/errors";
 
 /** `PRAGMA integrity_check` on a file opened read-only: "ok", or what is wrong. */
 export function integrityCheck(path: string): string {
@@ -16,9 +17,14 @@ export function integrityCheck(path: string): string {
 /**
  * A consistent snapshot of a live database (t3 writes in WAL mode): VACUUM INTO
  * reads inside one transaction, so the copy is one point in time while writers
- * go on. The copy is checked and fsynced before this returns.
+ * go on. The copy is checked and fsynced before this returns; a copy that
+ * fails its integrity check is a Failure (SQLite's own errors throw).
  */
-export function snapshotDatabase(source: string, target: string, busyTimeoutMs: number): void {
+export function snapshotDatabase(
+  source: string,
+  target: string,
+  busyTimeoutMs: number,
+): Failure<"bad_copy"> | undefined {
   const db = new Database(source, { readonly: true, strict: true });
   try {
     db.run(`PRAGMA busy_timeout = ${Math.floor(busyTimeoutMs)}`);
@@ -27,8 +33,9 @@ export function snapshotDatabase(source: string, target: string, busyTimeoutMs: 
     db.close();
   }
   const verdict = integrityCheck(target);
-  if (verdict !== "ok") throw new Error(`integrity_check of the copy: ${verdict}`);
+  if (verdict !== "ok") return new Failure("bad_copy", `integrity_check of the copy: ${verdict}`);
   fsyncPath(target);
+  return undefined;
 }
 
 export function fsyncPath(path: string): void {
