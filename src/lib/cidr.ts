@@ -1,5 +1,7 @@
 // Addresses against a list of CIDRs (IPv4, IPv6, IPv4-mapped IPv6): which
 // peers may assert an identity (the front proxy's), parsed once from settings.
+
+import { CappedMap } from "./capped-map";
 import { Failure } from "./errors";
 
 type Range = { v6: boolean; base: bigint; mask: bigint };
@@ -69,14 +71,13 @@ export function cidrMatcher(cidrs: string[]): AddressCheck | Failure<"bad_cidr">
   }
   if (errors.length > 0) return new Failure("bad_cidr", errors.join("; "));
   // Peers are few (the front proxy): remember each verdict rather than redo BigInt math per request.
-  const verdicts = new Map<string, boolean>();
+  const verdicts = new CappedMap<string, boolean>(4096);
   return (address) => {
     if (address === undefined) return false;
     const known = verdicts.get(address);
     if (known !== undefined) return known;
     const peer = parseAddress(address);
     const trusted = peer !== undefined && ranges.some((r) => r.v6 === peer.v6 && (peer.value & r.mask) === r.base);
-    if (verdicts.size >= 4096) verdicts.clear();
     verdicts.set(address, trusted);
     return trusted;
   };

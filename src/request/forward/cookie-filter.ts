@@ -7,6 +7,7 @@
 // owner cookie, another instance's session cookie, or a `Domain=` cookie.
 
 import type { Instance } from "../../config/table";
+import { CappedMap } from "../../lib/capped-map";
 import type { Logger } from "../../lib/log";
 import { DEFAULT_COOKIE_NAME, setCookieName } from "../../t3/contract";
 import type { CookieNames } from "../session/cookie-names";
@@ -15,8 +16,7 @@ import { OWNER_COOKIE } from "../session/owner";
 /** The front's cookies, never forwarded (a setting adds prefixes). */
 export const FRONT_COOKIE_PREFIXES = ["authentik_"];
 
-const filtered = new Map<string, string | null>();
-const FILTERED_MAX = 1024;
+const filtered = new CappedMap<string, string | null>(1024);
 
 /** Is a cookie of this name someone else's: the owner binding, a t3 session cookie, a front cookie? */
 function isForeign(name: string, frontPrefixes: readonly string[]): boolean {
@@ -45,7 +45,6 @@ export function cookiesForInstance(
       return name !== "" && (name === sessionName || !isForeign(name, frontPrefixes));
     });
   const result = kept.length > 0 ? kept.join("; ") : null;
-  if (filtered.size >= FILTERED_MAX) filtered.clear();
   filtered.set(key, result);
   return result;
 }
@@ -79,7 +78,8 @@ export function screenSetCookies(
  * per instance and name, however often it is set.
  */
 export class SetCookieScreen {
-  private readonly reported = new Set<string>();
+  /** Bounded: a hostile instance setting endless names only gets them logged again. */
+  private readonly reported = new CappedMap<string, true>(10_000);
 
   constructor(
     private readonly cookieNames: Pick<CookieNames, "isOwn">,
@@ -91,7 +91,7 @@ export class SetCookieScreen {
     for (const { name, reason } of dropped) {
       const key = `${instance.port}\0${name}\0${reason}`;
       if (this.reported.has(key)) continue;
-      this.reported.add(key);
+      this.reported.set(key, true);
       this.log.log("warn", "set_cookie_dropped", { user: instance.user, port: instance.port, cookie: name, reason });
     }
     return kept;

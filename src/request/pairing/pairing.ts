@@ -6,6 +6,7 @@
 // failed pairings and fresh cookies the instance calls dead, not logins (six
 // private windows opened in a minute are six good pairings).
 import type { Instance } from "../../config/table";
+import { CappedMap } from "../../lib/capped-map";
 import { DispatchError } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import type { Exchanged } from "../../t3/client";
@@ -81,13 +82,11 @@ class Strikes {
   }
 }
 
-/** Session values paired recently, to tell an undone pairing from an old cookie expiring. */
-const FRESH_MAX = 10_000;
-
 export class Pairing {
   private readonly inFlight = new Map<string, Promise<Paired | DispatchError>>();
   private readonly strikes: Strikes;
-  private readonly freshSessions = new Map<string, number>();
+  /** Session values paired recently, to tell an undone pairing from an old cookie expiring. */
+  private readonly freshSessions = new CappedMap<string, number>(10_000);
   /** The pairing endpoint each instance (by port) last answered on. */
   private readonly endpoints = new Map<number, PairEndpoint>();
 
@@ -131,7 +130,6 @@ export class Pairing {
       this.strikes.add(instance.user);
       return result;
     }
-    if (this.freshSessions.size >= FRESH_MAX) this.freshSessions.clear();
     this.freshSessions.set(`${instance.user}\0${result.sessionValue}`, Date.now());
     this.deps.log.log("info", "paired", { user: instance.user, port: instance.port, cookie: result.cookieName, ms });
     return result;

@@ -4,6 +4,7 @@
 // `alg: none` never verifies. Verified tokens are cached until their `exp`,
 // so the steady state costs a map lookup, not a signature check.
 import { decodeProtectedHeader, errors, jwtVerify } from "jose";
+import { CappedMap } from "../../lib/capped-map";
 import { DispatchError } from "../../lib/errors";
 import type { TokenKeys } from "./keys";
 
@@ -46,7 +47,7 @@ function reasonOf(error: unknown): DispatchError {
 }
 
 export class TokenVerifier {
-  private readonly cache = new Map<string, Verified>();
+  private readonly cache = new CappedMap<string, Verified>(CACHE_MAX);
   private readonly algorithms: string[];
 
   constructor(
@@ -97,10 +98,6 @@ export class TokenVerifier {
     const user = payload.preferred_username;
     if (typeof user !== "string" || user === "") return refuse("no_username", "no preferred_username claim");
     const verified = { user, expiresAt: Number(payload.exp) * 1000 };
-    if (this.cache.size >= CACHE_MAX) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
     this.cache.set(token, verified);
     return verified;
   }

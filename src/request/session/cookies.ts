@@ -1,10 +1,10 @@
 // The browser's Cookie header, read raw: the exact bytes t3 set are what the
 // owner signature covers and what is forwarded (Elysia's cookie jar decodes
 // values and parses JSON-looking ones, so it is not used on this path).
+import { CappedMap } from "../../lib/capped-map";
 
 /** Parsed headers by their text: a browser sends the same Cookie header on every request. */
-const parsed = new Map<string, ReadonlyMap<string, string>>();
-const PARSED_MAX = 1024;
+const parsed = new CappedMap<string, ReadonlyMap<string, string>>(1024);
 const NONE: ReadonlyMap<string, string> = new Map();
 
 /** name → raw value; the first occurrence of a name wins, as browsers send the most specific first. */
@@ -12,7 +12,6 @@ export function parseCookies(header: string | null): ReadonlyMap<string, string>
   if (!header) return NONE;
   let cookies = parsed.get(header);
   if (cookies === undefined) {
-    if (parsed.size >= PARSED_MAX) parsed.clear(); // bounded: a flood of distinct headers only costs a re-parse
     cookies = parseCookieHeader(header);
     parsed.set(header, cookies);
   }
@@ -28,13 +27,4 @@ function parseCookieHeader(header: string): Map<string, string> {
     if (name !== "" && !cookies.has(name)) cookies.set(name, part.slice(eq + 1).trim());
   }
   return cookies;
-}
-
-/** The Cookie header without the named cookies, or null when nothing is left. */
-export function withoutCookies(header: string, names: ReadonlySet<string>): string | null {
-  const kept = header
-    .split(";")
-    .map((part) => part.trim())
-    .filter((part) => part !== "" && !names.has(part.slice(0, Math.max(0, part.indexOf("="))).trim()));
-  return kept.length > 0 ? kept.join("; ") : null;
 }

@@ -6,15 +6,14 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { CappedMap } from "../../lib/capped-map";
 import type { Logger } from "../../lib/log";
 
 export const OWNER_COOKIE = "t3d_owner";
 
-/** Verified (user, session, owner) triples kept, so steady-state requests skip the HMAC. */
-const VERIFIED_MAX = 10_000;
-
 export class OwnerBinding {
-  private readonly verified = new Set<string>();
+  /** Verified (user, session, owner) triples, so steady-state requests skip the HMAC. */
+  private readonly verified = new CappedMap<string, true>(10_000);
 
   constructor(private readonly secret: Buffer) {}
 
@@ -37,8 +36,7 @@ export class OwnerBinding {
     const expected = Buffer.from(this.mac(user, sessionValue));
     const ok = given.length === expected.length && timingSafeEqual(given, expected);
     if (ok) {
-      if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
-      this.verified.add(key);
+      this.verified.set(key, true);
     }
     return ok;
   }

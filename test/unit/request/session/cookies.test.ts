@@ -1,7 +1,7 @@
 // The browser's Cookie header read raw: what the owner signature covers and
 // what is forwarded must be the exact bytes t3 set.
 import { describe, expect, test } from "bun:test";
-import { parseCookies, withoutCookies } from "../../../../src/request/session/cookies";
+import { parseCookies } from "../../../../src/request/session/cookies";
 
 describe("parseCookies", () => {
   test("values stay as sent (no decoding, no JSON), the first of a repeated name wins", () => {
@@ -21,17 +21,5 @@ describe("parseCookies", () => {
   test("the same header text gives the same answer; a flood of distinct headers is still parsed right", () => {
     expect(parseCookies("x=1; y=2")).toBe(parseCookies("x=1; y=2"));
     for (let i = 0; i < 3000; i++) expect(parseCookies(`n=${i}`).get("n")).toBe(String(i));
-  });
-});
-
-describe("withoutCookies", () => {
-  test("drops the named cookies and keeps the rest in order", () => {
-    expect(withoutCookies("a=1; t3_session=s; b=2;  t3d_owner=o", new Set(["t3_session", "t3d_owner"]))).toBe(
-      "a=1; b=2",
-    );
-  });
-
-  test("null when nothing is left", () => {
-    expect(withoutCookies("t3_session=s", new Set(["t3_session"]))).toBeNull();
   });
 });
