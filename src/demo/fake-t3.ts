@@ -106,40 +106,47 @@ function onSocketMessage(ws: Socket, message: string | Buffer, stats: FakeT3["st
   }
 }
 
-export function startFakeT3(options: FakeT3Options): FakeT3 {
-  const { version, stateDir, owner } = options;
-  mkdirSync(credentialDir(stateDir), { recursive: true });
-  const sessions = new Set<string>();
-  const pairPath = version === "0.0.24" ? "/api/auth/bootstrap" : "/api/auth/browser-session";
-  const otherPairPath = version === "0.0.24" ? "/api/auth/browser-session" : "/api/auth/bootstrap";
-  const stats: FakeT3["stats"] = {
-    pairPageViews: 0,
-    exchanges: 0,
-    sessionChecks: 0,
-    upgrades: 0,
-    closeCodes: [],
-    floodSent: 0,
-    floodHeldSince: undefined,
-    cookieHeaders: [],
-    methods: {},
-  };
-  let cookieName = "t3_session";
-  const faults = options.faults ?? {};
-  const authenticated = (request: Request): boolean => {
-    if (faults.session === "never") return false;
-    const value = cookieValue(request, cookieName);
-    return value !== undefined && sessions.has(value);
-  };
+const newStats = (): FakeT3["stats"] => ({
+  pairPageViews: 0,
+  exchanges: 0,
+  sessionChecks: 0,
+  upgrades: 0,
+  closeCodes: [],
+  floodSent: 0,
+  floodHeldSince: undefined,
+  cookieHeaders: [],
+  methods: {},
+});
 
-  async function exchange(request: Request): Promise<Response> {
-    stats.exchanges++;
-    if (faults.pairing === "reject") return json({ code: "auth_invalid", error: "Invalid credential." }, 401);
-    const legacy = version === "0.0.24";
+/** One fake instance's state and routes; `route` is its fetch handler. */
+class FakeInstance {
+  readonly sessions = new Set<string>();
+  readonly stats = newStats();
+  cookieName = "t3_session";
+  private readonly faults: Faults;
+  private readonly legacy: boolean;
+
+  constructor(private readonly options: FakeT3Options) {
+    this.faults = options.faults ?? {};
+    this.legacy = options.version === "0.0.24";
+  }
+
+  private authenticated(request: Request): boolean {
+    if (this.faults.session === "never") return false;
+    const value = cookieValue(request, this.cookieName);
+    return value !== undefined && this.sessions.has(value);
+  }
+
+  /** The version's pairing exchange: a one-time credential file → a session cookie. */
+  private async exchange(request: Request): Promise<Response> {
+    this.stats.exchanges++;
+    const legacy = this.legacy;
+    if (this.faults.pairing === "reject") return json({ code: "auth_invalid", error: "Invalid credential." }, 401);
     const payload = (await request.json().catch(() => undefined)) as { credential?: unknown } | undefined;
     if (typeof payload?.credential !== "string" || !/^[A-Za-z0-9_-]+$/.test(payload.credential)) {
       return legacy ? json({ error: "Invalid bootstrap payload." }, 400) : new Response(null, { status: 400 });
     }
-    const file = join(credentialDir(stateDir), payload.credential);
+    const file = join(credentialDir(this.options.stateDir), payload.credential);
     if (!existsSync(file)) {
       return json(
         legacy ? { error: "Invalid bootstrap credential." } : { code: "auth_invalid", error: "Invalid credential." },
@@ -148,88 +155,94 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
     }
     unlinkSync(file); // one-time
     const token = randomBytes(24).toString("base64url");
-    sessions.add(token);
+    this.sessions.add(token);
     const expires = new Date(Date.now() + 30 * 86_400_000).toUTCString();
     const body = legacy ? { role: "client" } : { scopes: ["client"] };
-    return json(
-      {
-        authenticated: true,
-        ...body,
-        sessionMethod: "browser-session-cookie",
-        expiresAt: expires,
-      },
-      200,
-      {
-        "set-cookie": `${cookieName}=${token}; Path=/; Expires=${expires}; HttpOnly; SameSite=Lax`,
-        ...(legacy ? {} : { "cache-control": "no-store" }),
-      },
-    );
+    return json({ authenticated: true, ...body, sessionMethod: "browser-session-cookie", expiresAt: expires }, 200, {
+      "set-cookie": `${this.cookieName}=${token}; Path=/; Expires=${expires}; HttpOnly; SameSite=Lax`,
+      ...(legacy ? {} : { "cache-control": "no-store" }),
+    });
+  }
+
+  private async sessionAnswer(request: Request): Promise<Response> {
+    this.stats.sessionChecks++;
+    if (this.faults.slowSessionMs) await Bun.sleep(this.faults.slowSessionMs);
+    if (this.authenticated(request)) {
+      return json({ authenticated: true, scopes: ["client"], sessionMethod: "browser-session-cookie" });
+    }
+    return json({ authenticated: false, auth: { policy: "loopback-browser", sessionCookieName: this.cookieName } });
+  }
+
+  private upgrade(request: Request, server: Server<Socket["data"]>): Response | undefined {
+    if (this.faults.websocket === "refuse") return new Response("no websocket", { status: 503 });
+    if (!this.authenticated(request)) return new Response("unauthorized", { status: 401 });
+    this.stats.upgrades++;
+    this.stats.lastUpgrade = request.headers;
+    const offered = request.headers.get("sec-websocket-protocol")?.split(",")[0]?.trim();
+    const headers = offered ? { "sec-websocket-protocol": offered } : undefined;
+    return server.upgrade(request, { headers, data: { protocol: offered } })
+      ? undefined
+      : new Response("upgrade failed", { status: 400 });
   }
 
   /** The routes that read or change this instance's state; the rest are stateless probes. */
-  async function fakeRoute(request: Request, url: URL): Promise<Response> {
+  private fakeRoute(request: Request, url: URL): Response | Promise<Response> {
     switch (url.pathname) {
       case "/__fake/wipe-sessions":
-        sessions.clear();
+        this.sessions.clear();
         return new Response("wiped\n");
       case "/__fake/seen":
         // What this instance has seen, for a test to count (its owner could read it all).
-        return json({ ...stats, lastUpgrade: undefined });
+        return json({ ...this.stats, lastUpgrade: undefined });
       default:
         return probeRoute(request, url);
     }
   }
 
+  /** What its owner could read: every Cookie header and method (but not its own /__fake/seen). */
+  private note(request: Request, url: URL): void {
+    const cookie = request.headers.get("cookie");
+    if (cookie !== null && url.pathname !== "/__fake/seen") {
+      if (this.stats.cookieHeaders.length >= 1000) this.stats.cookieHeaders.shift();
+      this.stats.cookieHeaders.push(cookie);
+    }
+    this.stats.methods[request.method] = (this.stats.methods[request.method] ?? 0) + 1;
+  }
+
+  route(request: Request, server: Server<Socket["data"]>): Response | undefined | Promise<Response> {
+    const url = new URL(request.url);
+    const { version } = this.options;
+    const [pairPath, otherPairPath] = this.legacy
+      ? ["/api/auth/bootstrap", "/api/auth/browser-session"]
+      : ["/api/auth/browser-session", "/api/auth/bootstrap"];
+    this.note(request, url);
+    if (url.pathname.startsWith("/__fake/")) return this.fakeRoute(request, url);
+    if (request.method === "POST" && url.pathname === pairPath) return this.exchange(request);
+    if (request.method === "POST" && url.pathname === otherPairPath) return new Response(null, { status: 404 });
+    if (url.pathname === "/api/auth/session") return this.sessionAnswer(request);
+    if (url.pathname === "/.well-known/t3/environment") {
+      return json({ serverVersion: this.options.serverVersion ?? version });
+    }
+    if (url.pathname === "/ws") return this.upgrade(request, server);
+    if (request.method !== "GET" && request.method !== "HEAD") return new Response(null, { status: 404 });
+    if (url.pathname === "/pair") {
+      this.stats.pairPageViews++;
+      return html(pairPage(version));
+    }
+    return html(this.authenticated(request) ? workspacePage(this.options.owner, version) : redirectToPair);
+  }
+}
+
+export function startFakeT3(options: FakeT3Options): FakeT3 {
+  mkdirSync(credentialDir(options.stateDir), { recursive: true });
+  const instance = new FakeInstance(options);
+  const { stats } = instance;
   const server: Server<Socket["data"]> = Bun.serve({
     hostname: "127.0.0.1",
     port: options.port ?? 0,
     idleTimeout: 0,
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
-    async fetch(request, srv) {
-      const url = new URL(request.url);
-      const cookie = request.headers.get("cookie");
-      if (cookie !== null && url.pathname !== "/__fake/seen") {
-        if (stats.cookieHeaders.length >= 1000) stats.cookieHeaders.shift();
-        stats.cookieHeaders.push(cookie);
-      }
-      stats.methods[request.method] = (stats.methods[request.method] ?? 0) + 1;
-      if (url.pathname.startsWith("/__fake/")) return fakeRoute(request, url);
-      if (request.method === "POST" && url.pathname === pairPath) return exchange(request);
-      if (request.method === "POST" && url.pathname === otherPairPath) return new Response(null, { status: 404 });
-      if (url.pathname === "/api/auth/session") {
-        stats.sessionChecks++;
-        if (faults.slowSessionMs) await Bun.sleep(faults.slowSessionMs);
-        if (authenticated(request))
-          return json({
-            authenticated: true,
-            scopes: ["client"],
-            sessionMethod: "browser-session-cookie",
-          });
-        return json({
-          authenticated: false,
-          auth: { policy: "loopback-browser", sessionCookieName: cookieName },
-        });
-      }
-      if (url.pathname === "/.well-known/t3/environment")
-        return json({ serverVersion: options.serverVersion ?? version });
-      if (url.pathname === "/ws") {
-        if (faults.websocket === "refuse") return new Response("no websocket", { status: 503 });
-        if (!authenticated(request)) return new Response("unauthorized", { status: 401 });
-        stats.upgrades++;
-        stats.lastUpgrade = request.headers;
-        const offered = request.headers.get("sec-websocket-protocol")?.split(",")[0]?.trim();
-        const headers = offered ? { "sec-websocket-protocol": offered } : undefined;
-        return srv.upgrade(request, { headers, data: { protocol: offered } })
-          ? undefined
-          : new Response("upgrade failed", { status: 400 });
-      }
-      if (request.method !== "GET" && request.method !== "HEAD") return new Response(null, { status: 404 });
-      if (url.pathname === "/pair") {
-        stats.pairPageViews++;
-        return html(pairPage(version));
-      }
-      return html(authenticated(request) ? workspacePage(owner, version) : redirectToPair);
-    },
+    fetch: (request, srv) => instance.route(request, srv),
     websocket: {
       // t3's server queues what it cannot send yet; Bun's default (16 MiB) would drop echoes instead.
       backpressureLimit: 256 * 1024 * 1024,
@@ -242,15 +255,16 @@ export function startFakeT3(options: FakeT3Options): FakeT3 {
   });
   const port = server.port as number;
   // From 0.0.29 a loopback server names its cookie after its port and data directory.
-  if (version === "0.0.33") {
-    cookieName = `t3_session_${port}_${createHash("sha256").update(stateDir).digest("hex").slice(0, 12)}`;
+  if (options.version === "0.0.33") {
+    const hash = createHash("sha256").update(options.stateDir).digest("hex").slice(0, 12);
+    instance.cookieName = `t3_session_${port}_${hash}`;
   }
   return {
     port,
     url: `http://127.0.0.1:${port}`,
-    cookieName,
+    cookieName: instance.cookieName,
     stats,
-    wipeSessions: () => sessions.clear(),
+    wipeSessions: () => instance.sessions.clear(),
     stop: async () => {
       await server.stop(true);
     },

@@ -42,7 +42,8 @@ export interface AppDeps extends Omit<AdmissionDeps, "publicOrigin" | "instances
   log: Logger;
 }
 
-export function createApp(deps: AppDeps) {
+/** The stages, each given the narrow part of the deps it declares. */
+function stagesFor(deps: AppDeps) {
   const { settings, log, metrics, instances, cookieNames } = deps;
   const base = (port: number): string => instanceUrl(settings.upstreamHost, port);
   const answer = answers({ accessLog: settings.accessLog, metrics, log });
@@ -86,7 +87,11 @@ export function createApp(deps: AppDeps) {
     openSockets: deps.openSockets,
     log,
   });
-  const admission = { ...deps, publicOrigin: settings.publicOrigin };
+  return { answer, gate, forward, admission: { ...deps, publicOrigin: settings.publicOrigin } };
+}
+
+export function createApp(deps: AppDeps) {
+  const { answer, gate, forward, admission } = stagesFor(deps);
 
   /** The session stage: a refusal or a pairing answers here; a pass is noted on the record for the handler. */
   function sessionStage(request: Request, record: RequestRecord, admitted: Admission) {
