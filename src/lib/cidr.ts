@@ -70,15 +70,15 @@ export function cidrMatcher(cidrs: string[]): AddressCheck | Failure<"bad_cidr">
     else ranges.push(range);
   }
   if (errors.length > 0) return new Failure("bad_cidr", errors.join("; "));
-  // Peers are few (the front proxy): remember each verdict rather than redo BigInt math per request.
-  const verdicts = new CappedMap<string, boolean>(4096);
+  // Peers are few (the front proxy): remember each answer rather than redo BigInt math per request.
+  const answers = new CappedMap<string, boolean>(4096);
   return (address) => {
     if (address === undefined) return false;
-    const known = verdicts.get(address);
+    const known = answers.get(address);
     if (known !== undefined) return known;
     const peer = parseAddress(address);
     const trusted = peer !== undefined && ranges.some((r) => r.v6 === peer.v6 && (peer.value & r.mask) === r.base);
-    verdicts.set(address, trusted);
+    answers.set(address, trusted);
     return trusted;
   };
 }

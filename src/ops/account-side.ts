@@ -92,16 +92,16 @@ export function restoreFromStdin(db: string): string | undefined {
     throw error;
   }
   closeSync(fd);
-  const verdict = (() => {
+  const integrity = (() => {
     try {
       return integrityCheck(incoming);
     } catch (error) {
       return (error as Error).message;
     }
   })();
-  if (verdict !== "ok") {
+  if (integrity !== "ok") {
     rmSync(incoming, { force: true });
-    throw new OpsError(`the backup fails integrity_check: ${verdict}`);
+    throw new OpsError(`the backup fails integrity_check: ${integrity}`);
   }
   fsyncPath(incoming);
 

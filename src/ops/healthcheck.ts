@@ -6,6 +6,7 @@ import type { Instance } from "../config/table";
 import { type DispatchError, Failure } from "../lib/errors";
 import type { InstanceCheck } from "../request/instance/check";
 import type { Runtime } from "../runtime/runtime";
+import { instanceUrl } from "../t3/address";
 import { checkSession, type Exchanged, exchangeCredential } from "../t3/client";
 
 export type Step = "instance" | "mint" | "exchange" | "session" | "websocket";
@@ -37,7 +38,7 @@ export interface HealthDeps {
 
 /** Runs the steps in order and stops at the first that fails. */
 export async function checkInstance(instance: Instance, deps: HealthDeps): Promise<InstanceHealth> {
-  const base = `http://${deps.upstreamHost}:${instance.port}`;
+  const base = instanceUrl(deps.upstreamHost, instance.port);
   const steps: StepResult[] = [];
   const report = (ok: boolean, endpoint?: string): InstanceHealth => ({
     user: instance.user,
@@ -80,16 +81,14 @@ export async function checkInstance(instance: Instance, deps: HealthDeps): Promi
   const cookie = exchanged.setCookies.map((line) => line.split(";")[0]).join("; ");
 
   const session = await step("session", async () => {
-    const verdict = await checkSession(base, cookie, deps.timeoutMs);
-    if (verdict.state === "unknown") return new Failure("session_unanswered", verdict.reason);
-    return verdict.state === "valid"
-      ? true
-      : new Failure("session_invalid", "authenticated: false with the new cookie");
+    const state = await checkSession(base, cookie, deps.timeoutMs);
+    if (state.state === "unknown") return new Failure("session_unanswered", state.reason);
+    return state.state === "valid" ? true : new Failure("session_invalid", "authenticated: false with the new cookie");
   });
   if (session === undefined) return report(false, exchanged.endpoint);
 
   const socket = await step("websocket", () =>
-    deps.probeWebSocket(`ws://${deps.upstreamHost}:${instance.port}/ws`, { cookie }, deps.timeoutMs),
+    deps.probeWebSocket(instanceUrl(deps.upstreamHost, instance.port, "/ws", "ws"), { cookie }, deps.timeoutMs),
   );
   return report(socket !== undefined, exchanged.endpoint);
 }

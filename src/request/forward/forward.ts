@@ -1,7 +1,7 @@
 // The last stage: the request goes to the instance with only the cookies that
 // are its own (cookie-filter.ts), over HTTP or as a bridged WebSocket; the
 // answer comes back without cookies the instance may not set. A connection
-// error drops the instance's cached genuineness verdict (the next request
+// error drops the instance's cached genuineness (the next request
 // looks at who holds the port again) and its cached session answers (it may
 // have restarted without them); a refused upgrade is explained by the session
 // gate (a dropped session is a 401, not an instance that is down).

@@ -92,25 +92,25 @@ export function instanceCheck(options: InstanceCheckOptions): InstanceCheck | un
       { port: instance.port, holder_uid: stranger.uid, os_user: instance.osUser },
     );
   };
-  const counted = (verdict: Genuineness): Genuineness => {
-    if (verdict?.kind === "instance_impostor") onImpostor();
-    return verdict;
+  const counted = (genuineness: Genuineness): Genuineness => {
+    if (genuineness?.kind === "instance_impostor") onImpostor();
+    return genuineness;
   };
   return {
     check(instance) {
       readIfOlder(VERDICT_MS);
       const { port, osUser } = instance;
       if (!doubted.has(port) && genuineOn.get(port) === osUser) return undefined;
-      let verdict = judge(instance);
-      if (verdict !== undefined || doubted.has(port)) {
+      let genuineness = judge(instance);
+      if (genuineness !== undefined || doubted.has(port)) {
         readIfOlder(RETRY_MS);
-        verdict = judge(instance);
+        genuineness = judge(instance);
       }
-      if (verdict === undefined) {
+      if (genuineness === undefined) {
         doubted.delete(port);
         genuineOn.set(port, osUser);
       }
-      return counted(verdict);
+      return counted(genuineness);
     },
     fresh(instance) {
       readIfOlder(0);

@@ -64,7 +64,7 @@ export function sessionGate(deps: SessionGateDeps) {
   }
 
   /** The instance has dropped this session: no answer about it is kept, and a pairing that led to it was undone. */
-  function dropped(instance: Instance, value: string): DispatchError {
+  function sessionGone(instance: Instance, value: string): DispatchError {
     sessions.forget(instance.port, value);
     pairing.undone(instance.user, value);
     return new DispatchError("no_session", "WebSocket with a session the instance has dropped");
@@ -86,7 +86,7 @@ export function sessionGate(deps: SessionGateDeps) {
       sessions.remember(instance.port, value);
       return new ProxyWith(name);
     }
-    const refusal = dropped(instance, value);
+    const refusal = sessionGone(instance, value);
     if (record.upgrade) return refusal;
     log.log("info", "session_dead_repair", { request_id: record.id, user: instance.user, port: instance.port });
     return pairing.pair(instance);
@@ -123,7 +123,7 @@ export function sessionGate(deps: SessionGateDeps) {
     const session = sessionCookie(parseCookies(request.headers.get("cookie")), instance);
     if (session === undefined) return refused;
     const word = await instanceWord(instance, session.name, session.value);
-    return word.state === "invalid" ? dropped(instance, session.value) : refused;
+    return word.state === "invalid" ? sessionGone(instance, session.value) : refused;
   }
 
   return { decide, refusedUpgrade };

@@ -32,8 +32,8 @@ export function snapshotDatabase(
   } finally {
     db.close();
   }
-  const verdict = integrityCheck(target);
-  if (verdict !== "ok") return new Failure("bad_copy", `integrity_check of the copy: ${verdict}`);
+  const integrity = integrityCheck(target);
+  if (integrity !== "ok") return new Failure("bad_copy", `integrity_check of the copy: ${integrity}`);
   fsyncPath(target);
   return undefined;
 }
