@@ -37,7 +37,12 @@ const app = createApp({
   settings: resolved.settings,
   // Handler tests exercise everything after the proof: the peer proof with every peer trusted.
   proof: peerProof(() => true, "X-authentik-username", true),
-  routing: { route: (identity) => routeOf(table, identity, []) },
+  routing: {
+    route(identity) {
+      if (identity.local === "boom") throw new Error("a bug in a stage");
+      return routeOf(table, identity, []);
+    },
+  },
   instances: undefined, // msw's instances hold no real port
   cookieNames: new CookieNames(),
   sessions: new SessionCache(0),
@@ -280,5 +285,17 @@ describe("a cookie present", () => {
     const response = await request("/x", { "x-authentik-username": "mid", cookie });
     expect(response.status).toBe(502);
     expect(((await response.json()) as { message: string }).message).toBe("the t3 instance is not reachable");
+  });
+});
+
+describe("a bug", () => {
+  test("a stage that throws: one internal error line with the request id, a 500 naming it", async () => {
+    const response = await request("/", { "x-authentik-username": "boom", "x-request-id": "r-crash" });
+    expect(response.status).toBe(500);
+    expect(await response.json()).toMatchObject({ error: "internal", request_id: "r-crash" });
+    const lines = log.lines.filter((l) => l.event === "internal");
+    expect(lines.map((l) => [l.request_id, String(l.detail).includes("a bug in a stage")])).toEqual([
+      ["r-crash", true],
+    ]);
   });
 });
