@@ -87,7 +87,8 @@ function stagesFor(deps: AppDeps) {
     openSockets: deps.openSockets,
     log,
   });
-  return { answer, gate, forward, admission: { ...deps, publicOrigin: settings.publicOrigin } };
+  const admission = { proof: deps.proof, routing: deps.routing, instances, publicOrigin: settings.publicOrigin };
+  return { answer, gate, forward, admission };
 }
 
 export function createApp(deps: AppDeps) {
