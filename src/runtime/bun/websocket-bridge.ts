@@ -56,16 +56,18 @@ function connectUpstream(target: WebSocketTarget): Promise<WebSocket | DispatchE
   });
 }
 
-/** Upgrades `request` and bridges it; undefined when the upgrade happened, else a typed error. */
-export async function bridgeWebSocket(
-  server: Server<unknown>,
-  request: Request,
-  target: WebSocketTarget,
-  log: Logger,
-  open: OpenSockets = new Set(),
-): Promise<DispatchError | undefined> {
-  const upstream = await connectUpstream(target);
-  if (upstream instanceof DispatchError) return upstream;
+/** While the instance is backpressured the browser is paused; it resumes once the queue is half drained. */
+function resumeWhenDrained(upstream: WebSocket, ws: ServerWebSocket<BridgeHandlers>): void {
+  const poll = setInterval(() => {
+    if (upstream.bufferedAmount < BRIDGE_HIGH_WATER / 2 || upstream.readyState !== WebSocket.OPEN) {
+      clearInterval(poll);
+      ws.resume();
+    }
+  }, BRIDGE_DRAIN_POLL_MS);
+}
+
+/** The bridge's two directions on an open instance socket: the browser socket's handlers. */
+function bridgeHandlers(upstream: WebSocket, url: string, log: Logger, open: OpenSockets): BridgeHandlers {
   let client: ServerWebSocket<BridgeHandlers> | undefined;
   const early: Array<string | ArrayBuffer> = [];
   let upstreamClosed: { code: number; reason: string } | undefined;
@@ -78,7 +80,7 @@ export async function bridgeWebSocket(
     const status = client.send(data);
     // -1: queued under backpressure; stop reading the instance until drain.
     if (status === -1) upstream.pause();
-    else if (status === 0 && client.readyState === 1) log.log("error", "ws_frame_dropped", { url: target.url });
+    else if (status === 0 && client.readyState === 1) log.log("error", "ws_frame_dropped", { url });
   };
   upstream.addEventListener("message", (event) => toClient(event.data as string | ArrayBuffer));
   upstream.addEventListener("close", (event) => {
@@ -86,16 +88,7 @@ export async function bridgeWebSocket(
     if (client) closeWith(client, event.code, event.reason);
   });
 
-  const waitForUpstreamDrain = (ws: ServerWebSocket<BridgeHandlers>): void => {
-    const poll = setInterval(() => {
-      if (upstream.bufferedAmount < BRIDGE_HIGH_WATER / 2 || upstream.readyState !== WebSocket.OPEN) {
-        clearInterval(poll);
-        ws.resume();
-      }
-    }, BRIDGE_DRAIN_POLL_MS);
-  };
-
-  const handlers: BridgeHandlers = {
+  return {
     open(ws) {
       client = ws;
       open.add(ws);
@@ -107,7 +100,7 @@ export async function bridgeWebSocket(
       upstream.send(message);
       if (upstream.bufferedAmount > BRIDGE_HIGH_WATER) {
         ws.pause();
-        waitForUpstreamDrain(ws);
+        resumeWhenDrained(upstream, ws);
       }
     },
     drain() {
@@ -120,11 +113,22 @@ export async function bridgeWebSocket(
       }
     },
   };
+}
 
+/** Upgrades `request` and bridges it; undefined when the upgrade happened, else a typed error. */
+export async function bridgeWebSocket(
+  server: Server<unknown>,
+  request: Request,
+  target: WebSocketTarget,
+  log: Logger,
+  open: OpenSockets = new Set(),
+): Promise<DispatchError | undefined> {
+  const upstream = await connectUpstream(target);
+  if (upstream instanceof DispatchError) return upstream;
   const protocol = upstream.protocol;
   const upgraded = server.upgrade(request, {
     headers: protocol ? { "sec-websocket-protocol": protocol } : undefined,
-    data: handlers,
+    data: bridgeHandlers(upstream, target.url, log, open),
   });
   if (!upgraded) {
     upstream.close(1011, "client upgrade failed");

@@ -27,15 +27,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const clientCloseInfo = (code: number, reason: string) =>
   code === 1000 || (code >= 3000 && code <= 4999) ? { closeCode: code, reason } : { closeCode: 1000, reason };
 
-export async function bridgeWebSocketDeno(
-  deno: DenoApi,
-  WebSocketStream: WebSocketStreamConstructor,
-  request: Request,
-  target: WebSocketTarget,
-  log: Logger,
-  open: OpenSockets,
-): Promise<Response | DispatchError> {
-  const path = new URL(target.url).pathname;
+type Upstream = InstanceType<WebSocketStreamConstructor>;
+type Connection = Awaited<Upstream["opened"]>;
+type Client = ReturnType<DenoApi["upgradeWebSocket"]>["socket"];
+
+/** The instance's socket, open within the timeout, or why not. */
+async function openUpstream(WebSocketStream: WebSocketStreamConstructor, target: WebSocketTarget) {
   const opening = new AbortController();
   const timer = setTimeout(() => opening.abort(), target.connectTimeoutMs);
   const upstream = new WebSocketStream(target.url, {
@@ -45,52 +42,46 @@ export async function bridgeWebSocketDeno(
   });
   // A failed open rejects `closed` too; the failure is reported once, below.
   upstream.closed.catch(() => undefined);
-  let connection: Awaited<typeof upstream.opened>;
   try {
-    connection = await upstream.opened;
+    return { upstream, connection: await upstream.opened };
   } catch (error) {
     const reason = opening.signal.aborted ? `no answer within ${target.connectTimeoutMs} ms` : (error as Error).message;
-    return new DispatchError("upstream_down", `WebSocket ${path}: ${reason}`);
+    return new DispatchError("upstream_down", `WebSocket ${new URL(target.url).pathname}: ${reason}`);
   } finally {
     clearTimeout(timer);
   }
+}
 
-  let upgrade: ReturnType<DenoApi["upgradeWebSocket"]>;
-  try {
-    // Deno refuses a protocol the browser did not offer; the instance picked from the browser's list.
-    upgrade = deno.upgradeWebSocket(request, { protocol: connection.protocol || undefined, idleTimeout: 0 });
-  } catch (error) {
-    upstream.close({ closeCode: 1000, reason: "client upgrade failed" });
-    return new DispatchError("upstream_down", `the browser's WebSocket upgrade failed: ${(error as Error).message}`);
-  }
-  const { socket: client, response } = upgrade;
-  client.binaryType = "arraybuffer";
-  const writer = connection.writable.getWriter();
+/** Instance → browser, read only while the browser's send buffer is below the high-water mark; then its close. */
+async function pumpToClient(client: Client, upstream: Upstream, connection: Connection): Promise<void> {
   const reader = connection.readable.getReader();
+  for (;;) {
+    while (client.bufferedAmount > BRIDGE_HIGH_WATER && client.readyState === WebSocket.OPEN) {
+      await sleep(BRIDGE_DRAIN_POLL_MS);
+    }
+    const next = await reader.read().catch(() => ({ done: true, value: undefined }) as const);
+    if (next.done || client.readyState !== WebSocket.OPEN) break;
+    client.send(next.value);
+  }
+  const info = await upstream.closed.catch(() => undefined);
+  if (client.readyState !== WebSocket.OPEN) return;
+  // Deno cannot drop a socket without a close frame: a vanished instance is a 1011.
+  passOnClose(client, info?.closeCode ?? 1006, info?.reason ?? "", () =>
+    client.close(1011, "the instance's connection was lost"),
+  );
+}
+
+/** Browser → instance through the stream's writer, bounded by QUEUE_LIMIT; the browser's close after its last frame. */
+function pumpToUpstream(
+  client: Client,
+  upstream: Upstream,
+  connection: Connection,
+  target: WebSocketTarget,
+  log: Logger,
+) {
+  const writer = connection.writable.getWriter();
   let queued = 0;
   let lastWrite: Promise<unknown> = Promise.resolve();
-
-  const pumpToClient = async (): Promise<void> => {
-    for (;;) {
-      while (client.bufferedAmount > BRIDGE_HIGH_WATER && client.readyState === WebSocket.OPEN) {
-        await sleep(BRIDGE_DRAIN_POLL_MS);
-      }
-      const next = await reader.read().catch(() => ({ done: true, value: undefined }) as const);
-      if (next.done || client.readyState !== WebSocket.OPEN) break;
-      client.send(next.value);
-    }
-    const info = await upstream.closed.catch(() => undefined);
-    if (client.readyState !== WebSocket.OPEN) return;
-    // Deno cannot drop a socket without a close frame: a vanished instance is a 1011.
-    passOnClose(client, info?.closeCode ?? 1006, info?.reason ?? "", () =>
-      client.close(1011, "the instance's connection was lost"),
-    );
-  };
-
-  client.addEventListener("open", () => {
-    open.add(client);
-    void pumpToClient();
-  });
   client.addEventListener("message", (event) => {
     const data = typeof event.data === "string" ? event.data : new Uint8Array(event.data as ArrayBuffer);
     const size = typeof data === "string" ? data.length : data.byteLength;
@@ -107,10 +98,38 @@ export async function bridgeWebSocketDeno(
       () => undefined,
     );
   });
+  // After the frames already written, so none is lost to the close.
   client.addEventListener("close", (event) => {
-    open.delete(client);
-    // After the frames already written, so none is lost to the close.
     void lastWrite.then(() => upstream.close(clientCloseInfo(event.code, event.reason)));
   });
+}
+
+export async function bridgeWebSocketDeno(
+  deno: DenoApi,
+  WebSocketStream: WebSocketStreamConstructor,
+  request: Request,
+  target: WebSocketTarget,
+  log: Logger,
+  open: OpenSockets,
+): Promise<Response | DispatchError> {
+  const opened = await openUpstream(WebSocketStream, target);
+  if (opened instanceof DispatchError) return opened;
+  const { upstream, connection } = opened;
+  let upgrade: ReturnType<DenoApi["upgradeWebSocket"]>;
+  try {
+    // Deno refuses a protocol the browser did not offer; the instance picked from the browser's list.
+    upgrade = deno.upgradeWebSocket(request, { protocol: connection.protocol || undefined, idleTimeout: 0 });
+  } catch (error) {
+    upstream.close({ closeCode: 1000, reason: "client upgrade failed" });
+    return new DispatchError("upstream_down", `the browser's WebSocket upgrade failed: ${(error as Error).message}`);
+  }
+  const { socket: client, response } = upgrade;
+  client.binaryType = "arraybuffer";
+  client.addEventListener("open", () => {
+    open.add(client);
+    void pumpToClient(client, upstream, connection);
+  });
+  pumpToUpstream(client, upstream, connection, target, log);
+  client.addEventListener("close", () => open.delete(client));
   return response;
 }
