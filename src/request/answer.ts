@@ -28,31 +28,31 @@ export function answers({ accessLog, metrics, log }: AnswerDeps) {
     });
   }
 
+  /** A refusal's one log line (with its fields and whose request it was) and what the browser gets. */
+  function logged(error: DispatchError, id: string, html: boolean, user?: string): Response {
+    log.log(error.status >= 500 ? "error" : "warn", error.kind, {
+      request_id: id,
+      status: error.status,
+      detail: error.detail,
+      ...error.fields,
+      user,
+    });
+    return renderRefusal(error, id, html);
+  }
+
   /** A refusal: logged once, counted, rendered, recorded. */
   function refuse(request: RequestRecord, error: DispatchError): Response {
     if (error.kind === "upstream_down" || error.kind === "exchange_unreachable") metrics.upstreamErrors.inc(error.kind);
     else if (error.status === 403) metrics.refusals.inc(error.kind);
-    log.log(error.status >= 500 ? "error" : "warn", error.kind, {
-      request_id: request.id,
-      status: error.status,
-      detail: error.detail,
-      ...error.fields,
-      user: request.user,
-    });
-    const response = renderRefusal(error, request.id, request.html);
+    const response = logged(error, request.id, request.html, request.user);
     record(request, error.kind, response);
     return response;
   }
 
   /** An unexpected throw (a bug): one log line with the request id, a 500 with it. */
   function crash(request: Request, record: RequestRecord | undefined, code: string, thrown: unknown): Response {
-    const error = new DispatchError(
-      "internal",
-      `${code}: ${thrown instanceof Error ? thrown.message : String(thrown)}`,
-    );
-    const id = record?.id ?? requestIdOf(request);
-    log.log("error", error.kind, { request_id: id, status: error.status, detail: error.detail });
-    return renderRefusal(error, id, record?.html ?? false);
+    const detail = `${code}: ${thrown instanceof Error ? thrown.message : String(thrown)}`;
+    return logged(new DispatchError("internal", detail), record?.id ?? requestIdOf(request), record?.html ?? false);
   }
 
   return { record, refuse, crash };
