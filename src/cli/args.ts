@@ -6,6 +6,7 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 import { flagName, type RawSettings, SETTING_KEYS, settingsFromEnv } from "../config/setting-schema";
 import { type ResolvedSettings, resolveSettings } from "../config/settings";
 import { Invalid } from "../lib/errors";
+import { refused } from "./exit";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 
@@ -43,7 +44,4 @@ export function parseSettingsArgs(args: string[], own: Options = {}): ParsedArgs
 }
 
 /** Settings that cannot be used: every problem on stderr, and exit code 2. */
-export function unusableSettings(invalid: Invalid): number {
-  for (const problem of invalid.problems) process.stderr.write(`t3-dispatch: ${problem}\n`);
-  return 2;
-}
+export const unusableSettings = (invalid: Invalid): number => refused(invalid, 2);

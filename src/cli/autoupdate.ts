@@ -13,7 +13,7 @@ import { instanceUrl } from "../t3/address";
 import { fetchServerVersion } from "../t3/client";
 import { parseSettingsArgs, unusableSettings } from "./args";
 import { fail } from "./exit";
-import { backupOptions, healthDeps, restoreOptions, targetsOf } from "./ops-wiring";
+import { backupOptions, healthDeps, restoreOptions, targetsOf, unfound } from "./ops-wiring";
 
 /** Installing a t3 version with npm can take minutes; every other command is quick. */
 const COMMAND_TIMEOUT_MS = 15 * 60_000;
@@ -25,7 +25,7 @@ export async function autoupdateCommand(args: string[]): Promise<number> {
   const instances = await selectInstances(settings, undefined);
   if (instances instanceof Failure) return fail("autoupdate", instances.detail);
   const { targets, missing } = targetsOf(settings, instances);
-  if (missing.length > 0) return fail("autoupdate", missing.map((m) => `${m.user}: ${m.detail}`).join("; "));
+  if (missing.length > 0) return fail("autoupdate", unfound(missing));
   const statePath = settings.ops.autoupdateState;
   const state = loadState(statePath, (why) => process.stderr.write(`t3-dispatch autoupdate: ${why}\n`));
   if (state instanceof Failure) return fail("autoupdate", `${state.detail}; nothing was changed`);

@@ -39,6 +39,10 @@ export function targetsOf(settings: Settings, instances: Instance[]) {
   };
 }
 
+/** The instances whose database cannot be found, for one line of the command's refusal. */
+export const unfound = (missing: readonly NoStateDb[]): string =>
+  missing.map((m) => `${m.user}: ${m.detail}`).join("; ");
+
 export function healthDeps(settings: Settings): HealthDeps {
   return {
     instances: instancesFor(settings, { onImpostor() {}, onReplaced() {} }),

@@ -6,7 +6,7 @@ import { instanceUrl } from "../t3/address";
 import { fetchServerVersion } from "../t3/client";
 import { parseSettingsArgs, unusableSettings } from "./args";
 import { fail } from "./exit";
-import { restoreOptions, targetsOf } from "./ops-wiring";
+import { restoreOptions, targetsOf, unfound } from "./ops-wiring";
 
 export async function restoreCommand(args: string[]): Promise<number> {
   const parsed = parseSettingsArgs(args, {
@@ -23,7 +23,7 @@ export async function restoreCommand(args: string[]): Promise<number> {
   if (instances instanceof Failure) return fail("restore", instances.detail);
   const { targets, missing } = targetsOf(settings, instances);
   const target = targets[0];
-  if (!target) return fail("restore", missing.map((m) => `${m.user}: ${m.detail}`).join("; "));
+  if (!target) return fail("restore", unfound(missing));
   const running = (await fetchServerVersion(instanceUrl(settings.upstreamHost, target.port), 2000)) !== undefined;
   const result = await restoreDatabase(
     { target, from: values.from, instanceRunning: running, force: values.force === true },

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { Invalid } from "../lib/errors";
 import { createLogger, type Logger } from "../lib/log";
 import { parseSettingsArgs, unusableSettings } from "./args";
-import type { Exit } from "./exit";
+import { type Exit, refused } from "./exit";
 
 async function onSignals(stop: () => Promise<void>, log: Logger, reload?: () => void): Promise<void> {
   const { runtime } = await import("../runtime/current");
@@ -36,10 +36,7 @@ export async function serve(args: string[]): Promise<Exit> {
   const log = createLogger();
   const { startServer } = await import("../server/server");
   const running = await startServer(parsed.settings, log);
-  if (running instanceof Invalid) {
-    for (const problem of running.problems) process.stderr.write(`t3-dispatch: ${problem}\n`);
-    return 1;
-  }
+  if (running instanceof Invalid) return refused(running, 1);
   await onSignals(running.stop, log, () => void running.routing.reload());
   return "running";
 }
@@ -53,10 +50,7 @@ export async function demo(args: string[]): Promise<Exit> {
   const { runDemo } = await import("../demo/demo");
   const log = createLogger();
   const stop = await runDemo(Number(values.port), log);
-  if (stop instanceof Invalid) {
-    for (const problem of stop.problems) process.stderr.write(`t3-dispatch demo: ${problem}\n`);
-    return 1;
-  }
+  if (stop instanceof Invalid) return refused(stop, 1, "demo");
   await onSignals(stop, log);
   return "running";
 }
