@@ -125,10 +125,15 @@ class FakeInstance {
   cookieName = "t3_session";
   private readonly faults: Faults;
   private readonly legacy: boolean;
+  /** The version's pairing endpoint, and the other one (404 here). */
+  private readonly pairPaths: readonly [string, string];
 
   constructor(private readonly options: FakeT3Options) {
     this.faults = options.faults ?? {};
     this.legacy = options.version === "0.0.24";
+    this.pairPaths = this.legacy
+      ? ["/api/auth/bootstrap", "/api/auth/browser-session"]
+      : ["/api/auth/browser-session", "/api/auth/bootstrap"];
   }
 
   private authenticated(request: Request): boolean {
@@ -212,9 +217,7 @@ class FakeInstance {
   route(request: Request, server: Server<Socket["data"]>): Response | undefined | Promise<Response> {
     const url = new URL(request.url);
     const { version } = this.options;
-    const [pairPath, otherPairPath] = this.legacy
-      ? ["/api/auth/bootstrap", "/api/auth/browser-session"]
-      : ["/api/auth/browser-session", "/api/auth/bootstrap"];
+    const [pairPath, otherPairPath] = this.pairPaths;
     this.note(request, url);
     if (url.pathname.startsWith("/__fake/")) return this.fakeRoute(request, url);
     if (request.method === "POST" && url.pathname === pairPath) return this.exchange(request);

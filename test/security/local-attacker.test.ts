@@ -10,7 +10,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } 
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import { startFakeOutpost } from "../../src/demo/fake-outpost";
-import { RETRY_MS, VERDICT_MS } from "../../src/request/instance/check";
+import { RETRY_MS, SNAPSHOT_MS } from "../../src/request/instance/check";
 import { asUser, attackTable } from "../fixtures/attacker";
 import { type Child, runToEnd, startChild } from "../fixtures/child";
 import {
@@ -355,8 +355,8 @@ describe.skipIf(!isRoot)("local attackers (real accounts, real dispatcher)", () 
     mkdirSync(lair);
     await runToEnd(["chown", `${MALLORY}:${MALLORY}`, lair]);
     const squatter = await instanceAs(MALLORY, port, lair);
-    // The down window is seconds long (a crash, boot order, an update); the last snapshot is believed VERDICT_MS.
-    await Bun.sleep(VERDICT_MS + 100);
+    // The down window is seconds long (a crash, boot order, an update); the last snapshot is believed SNAPSHOT_MS.
+    await Bun.sleep(SNAPSHOT_MS + 100);
     const before = mints(BOB);
     const answers = [
       ...(await Promise.all([1, 2, 3].map(() => bobBrowser().fetch("/", { document: true })))), // first visits

@@ -16,7 +16,7 @@ import type { Accounts } from "./accounts";
 import { addressesFor, type ListenTable, readListenTable } from "./listeners";
 
 /** How long a snapshot is believed: a squatter who binds and is reached within it is the residual window. */
-export const VERDICT_MS = 1000;
+export const SNAPSHOT_MS = 1000;
 
 /** A refusal is judged again on a snapshot no older than this (reads are bounded, not per request). */
 export const RETRY_MS = 100;
@@ -98,7 +98,7 @@ export function instanceCheck(options: InstanceCheckOptions): InstanceCheck | un
   };
   return {
     check(instance) {
-      readIfOlder(VERDICT_MS);
+      readIfOlder(SNAPSHOT_MS);
       const { port, osUser } = instance;
       if (!doubted.has(port) && genuineOn.get(port) === osUser) return undefined;
       let genuineness = judge(instance);

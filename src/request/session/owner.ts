@@ -35,9 +35,7 @@ export class OwnerBinding {
     const given = Buffer.from(owner.slice(user.length + 1));
     const expected = Buffer.from(this.mac(user, sessionValue));
     const ok = given.length === expected.length && timingSafeEqual(given, expected);
-    if (ok) {
-      this.verified.set(key, true);
-    }
+    if (ok) this.verified.set(key, true);
     return ok;
   }
 }
