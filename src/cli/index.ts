@@ -1,6 +1,6 @@
 // Command line: `serve` (the service), `demo`, the ops commands, and the demo's
-// stand-ins for the mint wrapper (`fake-mint`), the t3 CLI (`fake-t3`) and
-// `t3 serve` (`fake-instance`). argv picks the subcommand; this folder is the
+// stand-ins for the mint wrapper (`fake-mint`), the t3 CLI (`fake-t3`),
+// `t3 serve` (`fake-instance`) and the instance wrapper (`fake-instance-control`). argv picks the subcommand; this folder is the
 // only code that picks an exit code.
 // Settings come from flags > T3D_* environment > --config file > defaults.
 import pkg from "../../package.json" with { type: "json" };
@@ -81,6 +81,8 @@ export async function main(argv: string[]): Promise<Exit> {
         return (await import("../demo/fake-mint")).fakeT3CliMain(rest);
       case "fake-instance":
         return (await import("../demo/fake-instance-main")).fakeInstanceMain(rest);
+      case "fake-instance-control":
+        return await (await import("../demo/fake-instance-control")).fakeInstanceControlMain(rest);
       case "--version":
       case "-v":
         process.stdout.write(`${pkg.version}\n`);

@@ -51,6 +51,13 @@ export const RawSettings = Type.Object(
     metricsListen: Type.String({ minLength: 1 }),
     accessLog: Type.Union([Type.Literal("on"), Type.Literal("off")]),
     shutdownTimeout: Timeout,
+    // The instance lifecycle (on-demand start, idle stop).
+    onDemand: Type.Union([Type.Literal("on"), Type.Literal("off")]),
+    instanceCommand: Type.String({ minLength: 1 }),
+    startTimeout: Timeout,
+    maxConcurrentStarts: Count,
+    idleTimeout: Duration,
+    idleCpu: Type.String({ pattern: "^[0-9]+(\\.[0-9]+)?%$", description: "a share of one CPU (2%, 0.5%)" }),
     // The ops subcommands (healthcheck, backup, restore, autoupdate).
     stateDb: Type.String({ minLength: 1 }),
     backupDir: Type.String({ minLength: 1 }),
@@ -124,6 +131,18 @@ export const DEFAULTS: RawSettings = {
   metricsListen: "127.0.0.1:3781",
   accessLog: "on",
   shutdownTimeout: "10s",
+  // A person whose instance is down gets a progress page while it starts ("off": a 502, as before).
+  onDemand: "on",
+  // `start|stop|status <os_user>` is appended; a root-owned wrapper (deploy/t3-instance) through sudo.
+  instanceCommand: "sudo -n /usr/local/bin/t3-instance",
+  // From start requested to answering; then the page shows the step that failed (no retry loop).
+  startTimeout: "60s",
+  // Starts at once across the host (each t3 start is a busy Node process); the rest wait their turn.
+  maxConcurrentStarts: 2,
+  // Stop an instance with no traffic for this long (0: never; the installed sample sets one).
+  idleTimeout: 0,
+  // An instance using more CPU than this over the sweep window is busy on its own, not idle.
+  idleCpu: "2%",
   // {home} and {os_user} are filled in per instance; t3 keeps its state here (see the contract).
   stateDb: "{home}/.t3/userdata/state.sqlite",
   backupDir: "/var/backups/t3-state",

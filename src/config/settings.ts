@@ -40,7 +40,20 @@ export interface Settings {
   metricsListen: ListenAddress | undefined;
   accessLog: boolean;
   shutdownTimeoutMs: number;
+  lifecycle: LifecycleSettings;
   ops: OpsSettings;
+}
+
+export interface LifecycleSettings {
+  onDemand: boolean;
+  /** argv prefix of the instance wrapper; the verb and the os_user are appended as elements. */
+  command: string[];
+  startTimeoutMs: number;
+  maxConcurrentStarts: number;
+  /** 0: never stopped for idleness. */
+  idleTimeoutMs: number;
+  /** idleCpu as a fraction of one CPU (2% → 0.02). */
+  idleCpuShare: number;
 }
 
 export interface ProofSettings {
@@ -127,6 +140,8 @@ const DURATIONS = [
   "sessionCacheTtl",
   "pairWindow",
   "shutdownTimeout",
+  "startTimeout",
+  "idleTimeout",
   "backupTimeout",
   "healthTimeout",
   "readyTimeout",
@@ -219,6 +234,14 @@ function settingsOf(raw: RawSettings, { listen, metricsListen, trustedPeers, ms 
     metricsListen,
     accessLog: raw.accessLog === "on",
     shutdownTimeoutMs: ms.shutdownTimeout,
+    lifecycle: {
+      onDemand: raw.onDemand === "on",
+      command: argv(raw.instanceCommand),
+      startTimeoutMs: ms.startTimeout,
+      maxConcurrentStarts: Number(raw.maxConcurrentStarts),
+      idleTimeoutMs: ms.idleTimeout,
+      idleCpuShare: Number.parseFloat(raw.idleCpu) / 100,
+    },
     ops: {
       stateDb: raw.stateDb,
       backupDir: raw.backupDir,

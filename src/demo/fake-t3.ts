@@ -34,6 +34,8 @@ export interface Faults {
   websocket?: "refuse";
   /** The session check answers only after this long. */
   slowSessionMs?: number;
+  /** Accepts connections at once but answers nothing for this long (a real t3 loading). */
+  answerAfterMs?: number;
 }
 
 export interface FakeT3 {
@@ -127,9 +129,12 @@ class FakeInstance {
   private readonly legacy: boolean;
   /** The version's pairing endpoint, and the other one (404 here). */
   private readonly pairPaths: readonly [string, string];
+  /** Until then every request waits, as on a t3 that listens before it answers. */
+  private readonly answersAt: number;
 
   constructor(private readonly options: FakeT3Options) {
     this.faults = options.faults ?? {};
+    this.answersAt = Date.now() + (this.faults.answerAfterMs ?? 0);
     this.legacy = options.version === "0.0.24";
     this.pairPaths = this.legacy
       ? ["/api/auth/bootstrap", "/api/auth/browser-session"]
@@ -214,7 +219,9 @@ class FakeInstance {
     this.stats.methods[request.method] = (this.stats.methods[request.method] ?? 0) + 1;
   }
 
-  route(request: Request, server: Server<Socket["data"]>): Response | undefined | Promise<Response> {
+  route(request: Request, server: Server<Socket["data"]>): Response | undefined | Promise<Response | undefined> {
+    const loading = this.answersAt - Date.now();
+    if (loading > 0) return Bun.sleep(loading).then(() => this.route(request, server));
     const url = new URL(request.url);
     const { version } = this.options;
     const [pairPath, otherPairPath] = this.pairPaths;

@@ -21,6 +21,10 @@ export type ErrorKind =
   | "cross_origin" // a WebSocket or a write from an origin that is not the public one
   | "no_session" // an API or WebSocket request without a session: reloading the page pairs
   | "pairing_loop" // pairing failed or was undone too often: stop instead of redirecting forever
+  | "instance_starting" // an API request or a WebSocket while the instance starts (a navigation gets the progress page)
+  | "instance_stopped" // an API request or a WebSocket while the instance is stopped (only a navigation starts it)
+  | "start_failed" // the instance's start failed; shown for a while, not retried in a loop
+  | "not_found" // a path reserved for the dispatcher that it does not serve
   | "internal"; // an unexpected throw: a bug, logged once with its request id
 
 const STATUS: Record<ErrorKind, number> = {
@@ -38,6 +42,10 @@ const STATUS: Record<ErrorKind, number> = {
   cross_origin: 403,
   no_session: 401,
   pairing_loop: 429,
+  instance_starting: 503,
+  instance_stopped: 503,
+  start_failed: 503,
+  not_found: 404,
   internal: 500,
 };
 

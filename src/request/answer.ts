@@ -4,8 +4,11 @@
 import { DispatchError } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import type { Outcome, RequestRecord } from "./context";
-import { renderRefusal } from "./error-page";
+import { eventStream } from "./lifecycle/events";
+import { FAILED_SHOWN_MS, type Waiting } from "./lifecycle/lifecycle";
 import type { Metrics } from "./metrics";
+import { renderRefusal } from "./pages/error-page";
+import { progressPage } from "./pages/progress-page";
 import { requestIdOf } from "./request-id";
 
 export interface AnswerDeps {
@@ -55,5 +58,18 @@ export function answers({ accessLog, metrics, log }: AnswerDeps) {
     return logged(new DispatchError("internal", detail), record?.id ?? requestIdOf(request), record?.html ?? false);
   }
 
-  return { record, refuse, crash };
+  /** A person waiting on their instance's start: the progress page (or the failure), or its event stream. */
+  function wait(request: RequestRecord, waiting: Waiting): Response {
+    const { start } = waiting;
+    if (waiting.answer === "events" || start === undefined) {
+      const response = eventStream(start, request.id);
+      record(request, "starting", response);
+      return response;
+    }
+    const response = progressPage(start, request.id, FAILED_SHOWN_MS / 1000);
+    record(request, start.outcome === "failed" ? "start_failed" : "starting", response);
+    return response;
+  }
+
+  return { record, refuse, crash, wait };
 }

@@ -1,6 +1,7 @@
 // Wires the one request path onto Elysia's lifecycle. Read top to bottom:
 //   resolve:      arrival → proof → identity → route → instance → origin  (admission.ts)
-//   beforeHandle: session (pass, ask the instance, pair, or refuse)       (session/gate.ts)
+//   beforeHandle: lifecycle (go on, or wait while the instance starts)    (lifecycle/lifecycle.ts)
+//                 session (pass, ask the instance, pair, or refuse)       (session/gate.ts)
 //   handler:      cookie filter → proxy (HTTP | WebSocket)                (forward/forward.ts)
 // Each stage returns a typed result; every answer is recorded in answer.ts.
 // Control-plane routes come before the hooks.
@@ -19,6 +20,7 @@ import type { RequestRecord } from "./context";
 import { SetCookieScreen } from "./forward/cookie-filter";
 import { forwarder } from "./forward/forward";
 import type { InstanceCheck } from "./instance/check";
+import { type Lifecycle, Waiting } from "./lifecycle/lifecycle";
 import type { Metrics } from "./metrics";
 import { Paired, Pairing, pairedResponse, redirectTarget } from "./pairing/pairing";
 import type { SessionCache } from "./session/cache";
@@ -34,6 +36,8 @@ export interface AppDeps extends Omit<AdmissionDeps, "publicOrigin" | "instances
   sessions: SessionCache;
   owners: OwnerBinding;
   mint(osUser: string): Promise<string | DispatchError>;
+  /** undefined: on-demand start is off (a down instance is a 502). */
+  lifecycle: Lifecycle | undefined;
   /** What the runtime does for the proxy: peer address, upstream fetch, WebSocket bridge. */
   runtime: Pick<Runtime, "peerAddress" | "fetchUpstream" | "bridgeWebSocket">;
   /** The bridged sockets, for the server's shutdown to close. */
@@ -94,10 +98,12 @@ function stagesFor(deps: AppDeps) {
 export function createApp(deps: AppDeps) {
   const { answer, gate, forward, admission } = stagesFor(deps);
 
-  /** The session stage: a refusal or a pairing answers here; a pass is noted on the record for the handler. */
+  /** The lifecycle and session stages: a wait, a refusal or a pairing answers here; a pass is noted on the record. */
   function sessionStage(request: Request, record: RequestRecord, admitted: Admission) {
-    if (admitted instanceof DispatchError) return answer.refuse(record, admitted);
-    const instance = admitted;
+    const verdict = deps.lifecycle ? deps.lifecycle.decide(record, admitted) : admitted;
+    if (verdict instanceof Waiting) return answer.wait(record, verdict);
+    if (verdict instanceof DispatchError) return answer.refuse(record, verdict);
+    const instance = verdict;
     return andThen(gate.decide({ request, record, instance }), (decision) => {
       if (decision instanceof DispatchError) return answer.refuse(record, decision);
       if (decision instanceof Paired) {

@@ -94,6 +94,15 @@ export class Metrics {
     "kind",
   );
 
+  readonly starts = new Counter("t3d_instance_starts_total", "Instance starts, by result (ready or failed).", "result");
+  readonly startSeconds = new Histogram(
+    "t3d_instance_start_duration_seconds",
+    "From a start's slot to the instance answering (or failing).",
+    [0.5, 1, 2, 4, 8, 16, 32, 64],
+  );
+  readonly stops = new Counter("t3d_instance_stops_total", "Instances stopped by the dispatcher, by reason.", "reason");
+  readonly instancesRunning = new Gauge("t3d_instances_running", "Instances of the table listening on their port.");
+
   render(): string {
     return `${[
       this.requests.render(),
@@ -105,6 +114,10 @@ export class Metrics {
       this.reloads.render(),
       this.impostors.render(),
       this.refusals.render(),
+      this.starts.render(),
+      this.startSeconds.render(),
+      this.stops.render(),
+      this.instancesRunning.render("gauge"),
     ].join("\n")}\n`;
   }
 }

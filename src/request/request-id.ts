@@ -8,9 +8,13 @@ const SANE = /^[A-Za-z0-9._:-]{1,128}$/;
 const prefix = crypto.randomUUID().slice(0, 8);
 let counter = 0;
 
-export function requestIdOf(request: Request): string {
-  const given = request.headers.get("x-request-id");
-  if (given !== null && SANE.test(given)) return given;
+/** A new id, for a request without a sane one or for work no request began. */
+export function newRequestId(): string {
   counter = (counter + 1) % Number.MAX_SAFE_INTEGER;
   return `${prefix}-${counter.toString(36)}`;
+}
+
+export function requestIdOf(request: Request): string {
+  const given = request.headers.get("x-request-id");
+  return given !== null && SANE.test(given) ? given : newRequestId();
 }

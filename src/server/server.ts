@@ -7,6 +7,7 @@ import { Failure, Invalid } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { createApp } from "../request/app";
 import { addressesFor, listenersUnreadable } from "../request/instance/listeners";
+import type { Lifecycle } from "../request/lifecycle/lifecycle";
 import { Metrics, metricsResponse } from "../request/metrics";
 import { proofFromSettings } from "../request/proof/from-settings";
 import type { Proof } from "../request/proof/proof";
@@ -18,7 +19,7 @@ import { runtime } from "../runtime/current";
 import type { Listening, OpenSockets } from "../runtime/runtime";
 import { watchFile } from "../runtime/watch";
 import { restrictSocket } from "./unix-socket";
-import { instancesFor, minterFor } from "./wiring";
+import { instancesFor, lifecycleFor, minterFor } from "./wiring";
 
 export interface Running extends Listening {
   routing: Routing;
@@ -33,13 +34,18 @@ async function prerequisites(
 ): Promise<{ table: DispatchTable; proof: Proof } | Invalid> {
   const table = await readTableFile(settings.dispatchFile);
   const proof = await proofFromSettings(settings, log);
-  const blind = addressesFor(settings.upstreamHost) ? listenersUnreadable() : undefined;
+  const local = addressesFor(settings.upstreamHost) !== undefined;
+  const blind = local ? listenersUnreadable() : undefined;
+  const remote = settings.lifecycle.onDemand && !local;
   const problems = [
     ...(table instanceof Invalid ? table.problems.map((p) => `${settings.dispatchFile}: ${p}`) : []),
     ...(proof instanceof Failure ? [proof.detail] : []),
     ...(blind ? [blind.detail] : []),
+    ...(remote
+      ? [`onDemand starts instances on this host, but upstreamHost ${settings.upstreamHost} is not: set onDemand off`]
+      : []),
   ];
-  if (table instanceof Invalid || proof instanceof Failure || blind) return new Invalid(problems);
+  if (table instanceof Invalid || proof instanceof Failure || blind || remote) return new Invalid(problems);
   return { table, proof };
 }
 
@@ -47,17 +53,22 @@ async function prerequisites(
 function appFor(settings: Settings, proof: Proof, routing: Routing, metrics: Metrics, log: Logger) {
   const openSockets: OpenSockets = new Set();
   const sessions = new SessionCache(settings.sessionCacheTtlMs);
+  let lifecycle: Lifecycle | undefined;
+  const instances = instancesFor(settings, {
+    onImpostor: () => metrics.impostors.inc(),
+    onReplaced(instance, listening) {
+      log.log("info", "instance_replaced", { port: instance.port, user: instance.user, listening });
+      sessions.forgetInstance(instance.port);
+      if (listening) lifecycle?.replaced(instance);
+    },
+  });
+  lifecycle = lifecycleFor(settings, instances, metrics, log);
   const app = createApp({
     settings,
     proof,
     routing,
-    instances: instancesFor(settings, {
-      onImpostor: () => metrics.impostors.inc(),
-      onReplaced(port) {
-        log.log("info", "instance_replaced", { port });
-        sessions.forgetInstance(port);
-      },
-    }),
+    instances,
+    lifecycle,
     cookieNames: new CookieNames(),
     sessions,
     owners: new OwnerBinding(loadSecret(settings.secretFile, log)),

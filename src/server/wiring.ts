@@ -5,10 +5,19 @@
 import type { Settings } from "../config/settings";
 import { type Instance, readTableFile } from "../config/table";
 import { type DispatchError, Failure, Invalid } from "../lib/errors";
+import type { Logger } from "../lib/log";
 import { Accounts } from "../request/instance/accounts";
-import { type InstanceCheckOptions, instanceCheck } from "../request/instance/check";
+import { type InstanceCheck, type InstanceCheckOptions, instanceCheck } from "../request/instance/check";
+import { commandControl } from "../request/lifecycle/control";
+import { Lifecycle } from "../request/lifecycle/lifecycle";
+import type { Metrics } from "../request/metrics";
 import { mintCredential } from "../request/pairing/mint";
 import { runtime } from "../runtime/current";
+import { instanceUrl } from "../t3/address";
+import { checkSession } from "../t3/client";
+
+/** How long one "does it answer yet?" session check of a starting instance may take. */
+const ANSWER_PROBE_MS = 1000;
 
 /** The instance check for this host's instances (undefined: upstreamHost is not this host). */
 export const instancesFor = (settings: Settings, hooks: Pick<InstanceCheckOptions, "onImpostor" | "onReplaced">) =>
@@ -23,6 +32,28 @@ export const minterFor =
       timeoutMs: settings.mintTimeoutMs,
       run: runtime.runCommand,
     });
+
+/** On-demand start and idle stop through the instance wrapper (undefined: off, or instances not on this host). */
+export function lifecycleFor(
+  settings: Settings,
+  instances: InstanceCheck | undefined,
+  metrics: Metrics,
+  log: Logger,
+): Lifecycle | undefined {
+  const { lifecycle } = settings;
+  if (!lifecycle.onDemand || instances === undefined) return undefined;
+  return new Lifecycle({
+    settings: lifecycle,
+    control: commandControl(lifecycle.command, lifecycle.startTimeoutMs, runtime.runCommand),
+    instances,
+    async answers(instance) {
+      const base = instanceUrl(settings.upstreamHost, instance.port);
+      return (await checkSession(base, "", Math.min(ANSWER_PROBE_MS, settings.sessionTimeoutMs))).state !== "unknown";
+    },
+    metrics,
+    log,
+  });
+}
 
 /** The table's instances, sorted by user, optionally just one user's; or why not. */
 export async function selectInstances(

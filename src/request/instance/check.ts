@@ -21,7 +21,14 @@ export const SNAPSHOT_MS = 1000;
 /** A refusal is judged again on a snapshot no older than this (reads are bounded, not per request). */
 export const RETRY_MS = 100;
 
-/** Genuine (undefined), or why not: instance_impostor, or upstream_down when nothing listens. */
+/** Nothing listens on the instance's port: the lifecycle may start it. */
+export class InstanceDown extends DispatchError {
+  constructor(readonly instance: Instance) {
+    super("upstream_down", `nothing listens on port ${instance.port}`);
+  }
+}
+
+/** Genuine (undefined), or why not: instance_impostor, or InstanceDown. */
 export type Genuineness = undefined | DispatchError;
 
 export interface InstanceCheck {
@@ -36,8 +43,8 @@ export interface InstanceCheckOptions {
   upstreamHost: string;
   accounts: Pick<Accounts, "uidOf">;
   onImpostor(): void;
-  /** Nothing listens on `port` any more, or a new socket does: the instance went down or restarted. */
-  onReplaced(port: number): void;
+  /** Nothing listens on its port any more (`listening` false), or a new socket does: it went down or restarted. */
+  onReplaced(instance: Instance, listening: boolean): void;
   read?: () => ListenTable;
 }
 
@@ -54,11 +61,11 @@ export function instanceCheck(options: InstanceCheckOptions): InstanceCheck | un
   const doubted = new Set<number>();
   /** Port → the inodes of the listener last judged genuine there. */
   const sockets = new Map<number, string>();
-  const noteSockets = (port: number, inodes: string | undefined) => {
-    const before = sockets.get(port);
-    if (inodes === undefined) sockets.delete(port);
-    else sockets.set(port, inodes);
-    if (before !== undefined && before !== inodes) onReplaced(port);
+  const noteSockets = (instance: Instance, inodes: string | undefined) => {
+    const before = sockets.get(instance.port);
+    if (inodes === undefined) sockets.delete(instance.port);
+    else sockets.set(instance.port, inodes);
+    if (before !== undefined && before !== inodes) onReplaced(instance, inodes !== undefined);
   };
   const readIfOlder = (ms: number) => {
     if (Date.now() - readAt < ms) return;
@@ -71,13 +78,13 @@ export function instanceCheck(options: InstanceCheckOptions): InstanceCheck | un
     const expected = accounts.uidOf(instance.osUser);
     const listeners = (snapshot.get(instance.port) ?? []).filter((l) => relevant.has(l.address));
     if (listeners.length === 0) {
-      noteSockets(instance.port, undefined);
-      return new DispatchError("upstream_down", `nothing listens on port ${instance.port}`);
+      noteSockets(instance, undefined);
+      return new InstanceDown(instance);
     }
     const stranger = listeners.find((l) => l.uid !== expected);
     if (stranger === undefined) {
       noteSockets(
-        instance.port,
+        instance,
         listeners
           .map((l) => l.inode)
           .sort()
@@ -85,7 +92,7 @@ export function instanceCheck(options: InstanceCheckOptions): InstanceCheck | un
       );
       return undefined;
     }
-    noteSockets(instance.port, undefined);
+    noteSockets(instance, undefined);
     return new DispatchError(
       "instance_impostor",
       `port ${instance.port} is held by uid ${stranger.uid}, not ${instance.osUser} (uid ${expected ?? "unknown"})`,

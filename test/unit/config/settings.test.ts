@@ -50,6 +50,14 @@ describe("settings", () => {
       metricsListen: { kind: "tcp", hostname: "127.0.0.1", port: 3781 },
       accessLog: true,
       shutdownTimeoutMs: 10_000,
+      lifecycle: {
+        onDemand: true,
+        command: ["sudo", "-n", "/usr/local/bin/t3-instance"],
+        startTimeoutMs: 60_000,
+        maxConcurrentStarts: 2,
+        idleTimeoutMs: 0,
+        idleCpuShare: 0.02,
+      },
       ops: undefined,
     });
     expect(result.settings.ops.stateDb).toBe("{home}/.t3/userdata/state.sqlite");

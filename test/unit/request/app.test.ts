@@ -44,6 +44,7 @@ const app = createApp({
     },
   },
   instances: undefined, // msw's instances hold no real port
+  lifecycle: undefined, // nor does anything start them
   cookieNames: new CookieNames(),
   sessions: new SessionCache(0),
   owners: new OwnerBinding(Buffer.alloc(32, 7)),

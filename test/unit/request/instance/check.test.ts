@@ -12,12 +12,12 @@ describe("instanceCheck", () => {
   const checker = (listeners: () => Listener[]) => {
     let impostors = 0;
     let reads = 0;
-    const replaced: number[] = [];
+    const replaced: string[] = [];
     const check = instanceCheck({
       upstreamHost: "127.0.0.1",
       accounts,
       onImpostor: () => impostors++,
-      onReplaced: (port) => replaced.push(port),
+      onReplaced: (replacedOne, listening) => replaced.push(`${replacedOne.port} ${listening ? "new" : "gone"}`),
       read() {
         reads++;
         return new Map([[4000, listeners()]]);
@@ -83,14 +83,14 @@ describe("instanceCheck", () => {
     check.forget(4000);
     await Bun.sleep(120);
     expect(check.check(instance)).toBeUndefined();
-    expect(replaced).toEqual([4000]);
+    expect(replaced).toEqual(["4000 new"]);
     socket = undefined;
     expect(check.fresh(instance)?.kind).toBe("upstream_down");
     expect(check.fresh(instance)?.kind).toBe("upstream_down");
-    expect(replaced).toEqual([4000, 4000]);
+    expect(replaced).toEqual(["4000 new", "4000 gone"]);
     socket = "2";
     expect(check.fresh(instance)).toBeUndefined();
-    expect(replaced).toEqual([4000, 4000]); // back up: nothing was cached to forget
+    expect(replaced).toEqual(["4000 new", "4000 gone"]); // back up: nothing was cached to forget
   });
 
   test("fresh asks /proc whatever is cached", () => {

@@ -1,7 +1,8 @@
 // What a person sees when the request path refuses: a page for a navigation,
 // JSON for everything else, both with the request id to send an administrator.
 // The detail (for the operator) never reaches the browser.
-import type { DispatchError, ErrorKind } from "../lib/errors";
+import type { DispatchError, ErrorKind } from "../../lib/errors";
+import { escapeHtml, pageHtml, pageResponse } from "./layout";
 
 const MESSAGE: Record<ErrorKind, string> = {
   no_identity: "no authenticated user: the X-authentik-username header is missing",
@@ -18,6 +19,10 @@ const MESSAGE: Record<ErrorKind, string> = {
   cross_origin: "this request comes from another site",
   no_session: "no t3 session for this request: reload the page to pair again",
   pairing_loop: "pairing with your t3 instance keeps failing; stopped retrying for now",
+  instance_starting: "your t3 instance is starting: retry in a moment",
+  instance_stopped: "your t3 instance is stopped: reload the page to start it",
+  start_failed: "your t3 instance did not start: reload the page to see why",
+  not_found: "nothing here",
   internal: "t3-dispatch failed unexpectedly",
 };
 
@@ -27,30 +32,32 @@ const TITLE: Partial<Record<ErrorKind, string>> = {
   instance_impostor: "Your workspace is not answering",
   exchange_unreachable: "Your workspace is not answering",
   pairing_loop: "Signing you in keeps failing",
+  not_found: "Nothing here",
 };
 
-const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** Seconds a client should wait before asking again (the Retry-After of a 503). */
+const RETRY_AFTER: Partial<Record<ErrorKind, string>> = {
+  instance_starting: "2",
+  instance_stopped: "10",
+  start_failed: "10",
+};
 
 function page(error: DispatchError, requestId: string): string {
   const title = TITLE[error.kind] ?? "Something went wrong";
-  return `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>body{font:16px system-ui,sans-serif;margin:4rem auto;max-width:36rem;color:#222}code{background:#eee;padding:0 .3em}</style></head>
-<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(MESSAGE[error.kind])}.</p>
-<p>Try reloading in a moment. If it keeps happening, send your administrator this request id: <code id="request-id">${escapeHtml(requestId)}</code></p>
-</body></html>`;
+  return pageHtml(
+    title,
+    `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(MESSAGE[error.kind])}.</p>
+<p>Try reloading in a moment. If it keeps happening, send your administrator this request id: <code id="request-id">${escapeHtml(requestId)}</code></p>`,
+  );
 }
 
 /** The refusal as the browser gets it: an HTML page for navigations, JSON otherwise. */
 export function renderRefusal(error: DispatchError, requestId: string, html: boolean): Response {
-  const headers = { "cache-control": "no-store", "x-request-id": requestId };
-  if (html) {
-    return new Response(page(error, requestId), {
-      status: error.status,
-      headers: { ...headers, "content-type": "text/html; charset=utf-8" },
-    });
-  }
+  const retry = RETRY_AFTER[error.kind];
+  const extra: Record<string, string> = retry ? { "retry-after": retry } : {};
+  if (html) return pageResponse(page(error, requestId), error.status, requestId, extra);
   return Response.json(
     { error: error.kind, message: MESSAGE[error.kind], request_id: requestId },
-    { status: error.status, headers },
+    { status: error.status, headers: { "cache-control": "no-store", "x-request-id": requestId, ...extra } },
   );
 }

@@ -2,8 +2,8 @@
 // (a title for the common cases, the request id to send an administrator),
 // JSON otherwise; the operator's detail in neither, and nothing cached.
 import { describe, expect, test } from "bun:test";
-import { DispatchError } from "../../../src/lib/errors";
-import { renderRefusal } from "../../../src/request/error-page";
+import { DispatchError } from "../../../../src/lib/errors";
+import { renderRefusal } from "../../../../src/request/pages/error-page";
 
 describe("renderRefusal", () => {
   test("a navigation gets an HTML page with its title, message and request id", async () => {

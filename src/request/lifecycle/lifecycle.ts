@@ -1,0 +1,152 @@
+// Stage: the instance's lifecycle, between the instance check and the session
+// decision. An admitted person whose instance is not listening, or is
+// starting, or has just come back and does not answer yet, waits: a
+// navigation gets the progress page (and starts the instance if nothing
+// does), its event stream is served on the reserved /_t3d/ path, and an API
+// request or a WebSocket upgrade gets a 503 with Retry-After. One start per
+// os_user at a time (every visit joins it), at most maxConcurrentStarts
+// across the host. A failed start is shown for FAILED_SHOWN_MS and is not
+// retried until someone visits again after that.
+import type { LifecycleSettings } from "../../config/settings";
+import type { Instance } from "../../config/table";
+import { DispatchError } from "../../lib/errors";
+import type { Logger } from "../../lib/log";
+import type { Admission } from "../admission";
+import type { RequestRecord } from "../context";
+import type { InstanceCheck } from "../instance/check";
+import { InstanceDown } from "../instance/check";
+import type { Metrics } from "../metrics";
+import { newRequestId } from "../request-id";
+import type { InstanceControl } from "./control";
+import { runStart, type StartDeps, warmUp } from "./run-start";
+import { Slots } from "./slots";
+import { Start } from "./start";
+
+/** The dispatcher's own paths: never forwarded to an instance. */
+export const RESERVED_PREFIX = "/_t3d/";
+/** The progress page's event stream. */
+export const EVENTS_PATH = `${RESERVED_PREFIX}start/events`;
+
+/** How long a failed start is shown to every visit before a visit may start the instance again. */
+export const FAILED_SHOWN_MS = 30_000;
+
+/** Between two looks at a starting instance (its port, then its session check). */
+const POLL_MS = 200;
+
+/** The person waits on this start (a page or its event stream); `undefined`: nothing starts and nothing needs to. */
+export class Waiting {
+  constructor(
+    readonly start: Start | undefined,
+    readonly answer: "page" | "events",
+  ) {}
+}
+
+/** Go on (the instance), wait (the page or its events), or refuse. */
+export type LifecycleVerdict = Instance | Waiting | DispatchError;
+
+export interface LifecycleDeps {
+  settings: LifecycleSettings;
+  control: InstanceControl;
+  instances: Pick<InstanceCheck, "fresh">;
+  /** Does the instance answer its session check? */
+  answers(instance: Instance): Promise<boolean>;
+  metrics: Pick<Metrics, "starts" | "startSeconds">;
+  log: Logger;
+}
+
+export class Lifecycle {
+  /** os_user → its start, while it runs and while a failure is shown. */
+  private readonly starts = new Map<string, Start>();
+  private readonly run: StartDeps;
+
+  constructor(deps: LifecycleDeps) {
+    this.run = {
+      control: deps.control,
+      slots: new Slots(deps.settings.maxConcurrentStarts),
+      genuine: (instance) => deps.instances.fresh(instance),
+      answers: deps.answers,
+      timeoutMs: deps.settings.startTimeoutMs,
+      pollMs: POLL_MS,
+      log: deps.log,
+      observe(outcome, ms) {
+        deps.metrics.starts.inc(outcome);
+        deps.metrics.startSeconds.observe(ms / 1000);
+      },
+    };
+  }
+
+  /** The hot path is one map lookup: nothing starts for most requests. */
+  decide(record: RequestRecord, admitted: Admission): LifecycleVerdict {
+    if (admitted instanceof InstanceDown) return this.down(record, admitted);
+    if (admitted instanceof DispatchError) return admitted;
+    const start = this.current(admitted.osUser);
+    if (start !== undefined) return this.waitOn(record, start);
+    return record.url.pathname.startsWith(RESERVED_PREFIX) ? this.reserved(record, undefined) : admitted;
+  }
+
+  /** Is this os_user's instance starting (or showing a failed start)? For the idle sweep. */
+  busy(osUser: string): boolean {
+    return this.current(osUser) !== undefined;
+  }
+
+  /** A new listener on the instance's port (it restarted, not by us): it is ready once it answers. */
+  replaced(instance: Instance): void {
+    if (this.starts.has(instance.osUser)) return;
+    const start = new Start(instance, newRequestId());
+    this.starts.set(instance.osUser, start);
+    void warmUp(start, this.run).finally(() => this.settled(start));
+  }
+
+  /** The start of `osUser`, dropping one that is over (ready, or failed and shown long enough). */
+  private current(osUser: string): Start | undefined {
+    const start = this.starts.get(osUser);
+    if (start?.endedAt === undefined) return start;
+    if (start.outcome === "failed" && Date.now() - start.endedAt < FAILED_SHOWN_MS) return start;
+    this.starts.delete(osUser);
+    return undefined;
+  }
+
+  /** Nothing listens: a navigation starts the instance (or joins its start); anything else waits or is told. */
+  private down(record: RequestRecord, down: InstanceDown): LifecycleVerdict {
+    const start = this.current(down.instance.osUser);
+    if (start !== undefined) return this.waitOn(record, start);
+    if (record.url.pathname.startsWith(RESERVED_PREFIX)) return this.reserved(record, undefined);
+    if (!record.html) {
+      return new DispatchError("instance_stopped", `${record.url.pathname} while the instance is stopped`);
+    }
+    return new Waiting(this.begin(down.instance, record.id), "page");
+  }
+
+  private begin(instance: Instance, requestId: string): Start {
+    const start = new Start(instance, requestId);
+    this.starts.set(instance.osUser, start);
+    this.run.log.log("info", "instance_start_requested", {
+      request_id: requestId,
+      user: instance.user,
+      os_user: instance.osUser,
+      queued: this.run.slots.queued,
+    });
+    void runStart(start, this.run).finally(() => this.settled(start));
+    return start;
+  }
+
+  /** A ready start is forgotten at once: the next request goes to the instance. */
+  private settled(start: Start): void {
+    if (start.outcome === "ready" && this.starts.get(start.instance.osUser) === start) {
+      this.starts.delete(start.instance.osUser);
+    }
+  }
+
+  private waitOn(record: RequestRecord, start: Start): LifecycleVerdict {
+    if (record.url.pathname.startsWith(RESERVED_PREFIX)) return this.reserved(record, start);
+    if (record.html) return new Waiting(start, "page");
+    if (start.outcome === "failed") return new DispatchError("start_failed", `${record.url.pathname}: start failed`);
+    return new DispatchError("instance_starting", `${record.url.pathname} while the instance starts`);
+  }
+
+  /** The reserved path: the event stream, or nothing else there. */
+  private reserved(record: RequestRecord, start: Start | undefined): LifecycleVerdict {
+    if (record.url.pathname === EVENTS_PATH) return new Waiting(start, "events");
+    return new DispatchError("not_found", `${record.url.pathname} is reserved for the dispatcher`);
+  }
+}

@@ -1,0 +1,165 @@
+// On-demand start against real processes: the dispatcher's instance command
+// is the fake wrapper, which runs each fake instance as a process of its own
+// on the table's port. A stopped instance starts when its person arrives
+// (the progress page, then the deep link pairs), once however many arrive;
+// API requests and WebSockets wait with a 503; a start that fails is shown
+// and not retried in a loop; ready means answering, not listening.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { type OnDemandStack, progressEvents, startOnDemandStack } from "../fixtures/on-demand-stack";
+import { Browser, until } from "../fixtures/stack";
+
+const mints = (stack: OnDemandStack, user: string): number => {
+  try {
+    return readFileSync(join(stack.stateRoot, user, "mint.log"), "utf8")
+      .split("\n")
+      .filter(Boolean).length;
+  } catch {
+    return 0;
+  }
+};
+
+const eventsOf = (browser: Browser) => progressEvents(() => browser.fetch("/_t3d/start/events"));
+
+describe("a stopped instance starts when its person arrives", () => {
+  let stack: OnDemandStack;
+  beforeAll(async () => {
+    stack = await startOnDemandStack(["alice", "bob", "carol"]);
+  });
+  afterAll(() => stack.stop());
+
+  test("the progress page (200, no-store, no-JS refresh), its steps to ready, then the deep link pairs", async () => {
+    const browser = new Browser(stack.url, "alice@example.com");
+    const page = await browser.fetch("/projects/x?tab=2", { document: true });
+    expect([page.status, page.headers.get("cache-control")]).toEqual([200, "no-store"]);
+    const html = await page.text();
+    expect(html).toContain("<h1>Starting alice's workspace</h1>");
+    expect(html).toContain('<noscript><meta http-equiv="refresh" content="2"></noscript>');
+    expect(html).toContain('new EventSource("/_t3d/start/events")');
+
+    const events = await eventsOf(browser);
+    expect(events.at(-1)).toEqual({
+      outcome: "ready",
+      queued: false,
+      steps: {
+        requested: "done",
+        listening: "done",
+        genuine: "done",
+        answering: "done",
+      },
+    });
+    const seen = new Set(events.flatMap((e) => Object.entries(e.steps).map(([step, state]) => `${step}:${state}`)));
+    expect(seen.has("requested:running")).toBe(true);
+
+    const deepLink = await browser.fetch("/projects/x?tab=2", {
+      document: true,
+    });
+    expect([deepLink.status, deepLink.headers.get("location")]).toEqual([302, "/projects/x?tab=2"]);
+    expect(await (await browser.fetch("/", { document: true })).text()).toContain("alice's workspace");
+    expect([stack.count("alice", "starts"), mints(stack, "alice")]).toEqual([1, 1]);
+  });
+
+  test("50 concurrent first visits: 1 start, then 1 mint", async () => {
+    const browsers = Array.from({ length: 50 }, () => new Browser(stack.url, "bob@example.com"));
+    const pages = await Promise.all(browsers.map((b) => b.fetch("/", { document: true })));
+    expect(new Set(pages.map((p) => p.status))).toEqual(new Set([200]));
+    await eventsOf(browsers[0] as Browser);
+    const pairs = await Promise.all(browsers.map((b) => b.fetch("/", { document: true })));
+    expect(new Set(pairs.map((p) => p.status))).toEqual(new Set([302]));
+    expect([stack.count("bob", "starts"), mints(stack, "bob")]).toEqual([1, 1]);
+    const metrics = await (await fetch(`${stack.metricsUrl}/metrics`)).text();
+    expect(metrics).toContain('t3d_instance_starts_total{result="ready"} 2');
+  });
+
+  test("API requests and WebSockets while it starts get 503 with Retry-After, never a 302 or a page", async () => {
+    stack.fault("carol", "--listen-after 800");
+    const browser = new Browser(stack.url, "carol@example.com");
+    const stopped = await browser.fetch("/api/projects");
+    expect([
+      stopped.status,
+      stopped.headers.get("retry-after"),
+      ((await stopped.json()) as { error: string }).error,
+    ]).toEqual([503, "10", "instance_stopped"]);
+    expect(stack.count("carol", "starts")).toBe(0); // only a navigation starts an instance
+    expect((await browser.fetch("/", { document: true })).status).toBe(200);
+    const api = await browser.fetch("/api/projects");
+    const upgrade = await browser.fetch("/ws", {
+      headers: {
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-version": "13",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      },
+    });
+    for (const response of [api, upgrade]) {
+      expect([response.status, response.headers.get("retry-after")]).toEqual([503, "2"]);
+      expect(response.headers.get("content-type")).toContain("application/json");
+    }
+    expect((await eventsOf(browser)).at(-1)?.outcome).toBe("ready");
+  });
+});
+
+describe("a start that goes wrong", () => {
+  let stack: OnDemandStack;
+  beforeAll(async () => {
+    stack = await startOnDemandStack(["dave", "erin", "frank"], {
+      startTimeout: "1500ms",
+    });
+  });
+  afterAll(() => stack.stop());
+
+  test("one that never listens: the failure page names the step and the request id; no retry loop", async () => {
+    stack.fault("dave", "--listen-after 999999999");
+    const browser = new Browser(stack.url, "dave@example.com");
+    const first = await browser.fetch("/", { document: true });
+    expect(first.status).toBe(200);
+    const events = await eventsOf(browser);
+    expect(events.at(-1)?.outcome).toBe("failed");
+    expect(events.at(-1)?.steps.listening).toBe("failed");
+    for (let i = 0; i < 5; i++) {
+      const again = await browser.fetch("/", { document: true });
+      expect([again.status, again.headers.get("retry-after")]).toEqual([503, "30"]);
+      const html = await again.text();
+      expect(html).toContain("dave's workspace did not start");
+      expect(html).toContain("The step “Listening on its port” failed.");
+      const id = /<code id="request-id">([^<]+)<\/code>/.exec(html)?.[1];
+      expect(id).toBe(first.headers.get("x-request-id") ?? "?");
+    }
+    expect((await browser.fetch("/api/x")).status).toBe(503);
+    await until(() => stack.log.lines.some((l) => l.event === "instance_start_failed"), 5000);
+    expect([stack.count("dave", "starts"), stack.count("dave", "stops")]).toEqual([1, 1]);
+    const failed = stack.log.lines.find((l) => l.event === "instance_start_failed");
+    expect(failed).toMatchObject({
+      user: "dave",
+      step: "listening",
+      request_id: first.headers.get("x-request-id"),
+    });
+    expect(String(failed?.journal)).toBeString();
+  });
+
+  test("one the wrapper refuses: failed at 'Start requested', with the wrapper's output in the log", async () => {
+    stack.fault("erin", "refuse");
+    const browser = new Browser(stack.url, "erin@example.com");
+    await browser.fetch("/", { document: true });
+    expect((await eventsOf(browser)).at(-1)?.steps.requested).toBe("failed");
+    const failedLine = () => stack.log.lines.find((l) => l.event === "instance_start_failed" && l.user === "erin");
+    await until(() => failedLine() !== undefined, 5000); // logged once the journal is in
+    const failed = failedLine();
+    expect(String(failed?.output)).toContain("Job for fake-t3-serve@erin failed");
+    expect(stack.count("erin", "stops")).toBe(0); // nothing started, nothing to stop
+  });
+
+  test("one that listens before it answers: the person waits on the page, not on a timeout", async () => {
+    stack.fault("frank", "--answer-after 1000");
+    const browser = new Browser(stack.url, "frank@example.com");
+    await browser.fetch("/", { document: true });
+    const events = await eventsOf(browser);
+    const answering = events.filter((e) => e.steps.genuine === "done" && e.steps.answering === "running");
+    expect(answering.length).toBeGreaterThan(0);
+    expect(events.at(-1)?.outcome).toBe("ready");
+    const started = performance.now();
+    expect((await browser.fetch("/", { document: true })).status).toBe(302);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+});
