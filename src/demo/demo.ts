@@ -1,9 +1,10 @@
 // `t3-dispatch demo`: with no t3 installed, two fake instances (alice on the
-// 0.0.33 contract, bob on 0.0.24) behind the real dispatcher, behind a small
-// front that plays Traefik + Authentik (a fake outpost signs each person's
-// token; the dispatcher verifies it against the outpost's JWKS, as in
-// production). Prints the URL to open.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// 0.0.33 contract, running; bob on 0.0.24, stopped until he arrives, then
+// started on demand) behind the real dispatcher, behind a small front that
+// plays Traefik + Authentik (a fake outpost signs each person's token; the
+// dispatcher verifies it against the outpost's JWKS, as in production).
+// Prints the URL to open.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveSettings } from "../config/settings";
@@ -11,31 +12,52 @@ import { Invalid } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { selfCommand } from "../runtime/bun/self";
 import { startServer } from "../server/server";
+import { fakeUnits } from "./fake-instance-control";
 import { OUTPOST_AUDIENCE, OUTPOST_ISSUER, startFakeOutpost } from "./fake-outpost";
-import { startFakeT3 } from "./fake-t3";
+import { freePort } from "./free-port";
 import { startFront } from "./front";
 
-/** alice's and bob's fake instances, and the table that routes to them. */
-function startInstances(stateRoot: string) {
-  const alice = startFakeT3({ version: "0.0.33", stateDir: join(stateRoot, "alice"), owner: "alice" });
-  const bob = startFakeT3({ version: "0.0.24", stateDir: join(stateRoot, "bob"), owner: "bob" });
+/** Waits (up to 10 s) until the instance on `port` answers: the demo opens with alice's running. */
+async function answering(port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const answered = await fetch(`http://127.0.0.1:${port}/api/auth/session`).then(
+      () => true,
+      () => false,
+    );
+    if (answered) return;
+    await Bun.sleep(50);
+  }
+}
+
+/**
+ * alice's and bob's instances, run by the fake instance wrapper on the ports
+ * of the table: alice's is running, bob's is stopped (choosing bob starts it).
+ */
+async function startInstances(stateRoot: string) {
+  const ports = { alice: await freePort(), bob: await freePort() };
   const dispatchFile = join(stateRoot, "dispatch.json");
-  const table = { alice: { os_user: "alice", port: alice.port }, bob: { os_user: "bob", port: bob.port } };
+  const table = { alice: { os_user: "alice", port: ports.alice }, bob: { os_user: "bob", port: ports.bob } };
   writeFileSync(dispatchFile, JSON.stringify(table, null, 2));
+  mkdirSync(join(stateRoot, "instances"));
+  writeFileSync(join(stateRoot, "instances", "bob.version"), "0.0.24");
   // The fake instances run as this account: it is alice's and bob's in the demo's accounts file.
   const uid = process.getuid?.() ?? 0;
   const accountsFile = join(stateRoot, "passwd");
   writeFileSync(accountsFile, ["alice", "bob"].map((u) => `${u}:x:${uid}:${uid}::/nonexistent:/bin/false\n`).join(""));
-  return { alice, bob, dispatchFile, accountsFile };
+  const units = fakeUnits(stateRoot);
+  units.start("alice");
+  await answering(ports.alice);
+  return { ports, units, dispatchFile, accountsFile };
 }
 
 /** Runs the demo; the function that stops it, or why the dispatcher would not start. */
 export async function runDemo(frontPort: number, log: Logger): Promise<(() => Promise<void>) | Invalid> {
   const stateRoot = mkdtempSync(join(tmpdir(), "t3-dispatch-demo-"));
-  const { alice, bob, dispatchFile, accountsFile } = startInstances(stateRoot);
+  const { ports, units, dispatchFile, accountsFile } = await startInstances(stateRoot);
   const outpost = await startFakeOutpost();
   const stopAll = async (...more: Array<{ stop(): Promise<void> }>) => {
-    for (const part of [...more, outpost, alice, bob]) await part.stop();
+    for (const part of [...more, outpost]) await part.stop();
+    await units.stopAll();
     rmSync(stateRoot, { recursive: true, force: true });
   };
   const resolved = resolveSettings({
@@ -48,6 +70,7 @@ export async function runDemo(frontPort: number, log: Logger): Promise<(() => Pr
       listen: "127.0.0.1:0",
       dispatchFile,
       mintCommand: [...selfCommand(), "fake-mint", "--state-root", stateRoot].join(" "),
+      instanceCommand: [...selfCommand(), "fake-instance-control", "--root", stateRoot].join(" "),
       secretFile: join(stateRoot, "cookie-secret"),
       metricsListen: "127.0.0.1:0",
     },
@@ -62,8 +85,8 @@ export async function runDemo(frontPort: number, log: Logger): Promise<(() => Pr
     [
       "",
       "t3-dispatch demo is running:",
-      `  alice's fake t3 0.0.33  ${alice.url}`,
-      `  bob's fake t3 0.0.24    ${bob.url}`,
+      `  alice's fake t3 0.0.33  http://127.0.0.1:${ports.alice} (running)`,
+      `  bob's fake t3 0.0.24    http://127.0.0.1:${ports.bob} (stopped: choosing bob starts it)`,
       `  dispatcher               ${dispatcher.url} (metrics: ${dispatcher.metricsUrl}/metrics)`,
       "",
       `Open ${front.url}/ and pick a user (the front plays Traefik + Authentik).`,

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import pkg from "../../package.json";
 import { startFakeT3 } from "../../src/demo/fake-t3";
 import { runToEnd, startChild } from "../fixtures/child";
+import { progressEvents } from "../fixtures/on-demand-stack";
 import { Browser, isolatedSettings, REPO, settingsEnv, tempDir } from "../fixtures/stack";
 
 const BINARY = join(REPO, "dist/t3-dispatch");
@@ -98,6 +99,13 @@ describe("dist/t3-dispatch", () => {
       for (const user of ["alice", "bob"]) {
         const browser = new Browser(url ?? "", undefined);
         expect((await browser.fetch(`/__front/login?user=${user}`)).status).toBe(302);
+        if (user === "bob") {
+          // bob's instance is stopped: the progress page, its events to ready, then the deep link pairs.
+          const page = await browser.fetch("/", { document: true });
+          expect([page.status, await page.text()]).toEqual([200, expect.stringContaining("Starting bob's workspace")]);
+          const events = await progressEvents(() => browser.fetch("/_t3d/start/events"));
+          expect(events.at(-1)?.outcome).toBe("ready");
+        }
         expect((await browser.fetch("/", { document: true })).status).toBe(302); // auto-pair
         expect(await (await browser.fetch("/", { document: true })).text()).toContain(`${user}'s workspace`);
         // The page's WebSocket, through the front and the dispatcher.
