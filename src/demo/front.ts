@@ -73,6 +73,7 @@ export function startFront(options: {
             url: target.replace(/^http/, "ws"),
             headers,
             protocols: takeWebSocketHandshake(request, headers),
+            onFrame() {},
             connectTimeoutMs: 10_000,
           },
           log,

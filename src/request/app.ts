@@ -87,6 +87,7 @@ function stagesFor(deps: AppDeps) {
     sessions: deps.sessions,
     screen,
     refusedUpgrade: gate.refusedUpgrade,
+    onActivity: (instance) => deps.lifecycle?.active(instance),
     runtime: deps.runtime,
     openSockets: deps.openSockets,
     log,

@@ -48,6 +48,11 @@ export class Routing {
     return this.table.size;
   }
 
+  /** The current table's instances. */
+  instances(): Iterable<Instance> {
+    return this.table.values();
+  }
+
   /**
    * Re-reads the file after any reload under way; a call while one is already
    * waiting joins it. On any problem the current table stays. Returns whether it swapped.

@@ -34,6 +34,8 @@ export interface WebSocketTarget {
   headers: Headers;
   protocols: string[];
   connectTimeoutMs: number;
+  /** Called for every frame, either way: a socket with frames on it is a person at work. */
+  onFrame(): void;
 }
 
 /** A WebSocket that opened (and was closed again at once): the subprotocol the instance chose. */

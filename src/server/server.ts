@@ -6,6 +6,7 @@ import { type DispatchTable, readTableFile } from "../config/table";
 import { Failure, Invalid } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { createApp } from "../request/app";
+import type { InstanceCheck } from "../request/instance/check";
 import { addressesFor, listenersUnreadable } from "../request/instance/listeners";
 import type { Lifecycle } from "../request/lifecycle/lifecycle";
 import { Metrics, metricsResponse } from "../request/metrics";
@@ -49,6 +50,13 @@ async function prerequisites(
   return { table, proof };
 }
 
+/** How many of the table's instances listen on their port, as their own account (on the shared snapshot). */
+function running(routing: Routing, instances: InstanceCheck): number {
+  const up = new Set<string>();
+  for (const instance of routing.instances()) if (instances.check(instance) === undefined) up.add(instance.osUser);
+  return up.size;
+}
+
 /** The app with its stages: the session cache is forgotten for an instance seen down or replaced. */
 function appFor(settings: Settings, proof: Proof, routing: Routing, metrics: Metrics, log: Logger) {
   const openSockets: OpenSockets = new Set();
@@ -62,7 +70,16 @@ function appFor(settings: Settings, proof: Proof, routing: Routing, metrics: Met
       if (listening) lifecycle?.replaced(instance);
     },
   });
-  lifecycle = lifecycleFor(settings, instances, metrics, log);
+  lifecycle = lifecycleFor(
+    settings,
+    instances,
+    {
+      table: () => routing.instances(),
+      stopped: (instance) => sessions.forgetInstance(instance.port),
+      metrics,
+    },
+    log,
+  );
   const app = createApp({
     settings,
     proof,
@@ -78,7 +95,7 @@ function appFor(settings: Settings, proof: Proof, routing: Routing, metrics: Met
     metrics,
     log,
   });
-  return { app, openSockets };
+  return { app, openSockets, instances, lifecycle };
 }
 
 /** Stop accepting, let in-flight requests finish, close WebSockets with 1001 ("going away"), give up at the deadline. */
@@ -105,7 +122,7 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     onReload: (ok) => metrics.reloads.inc(ok ? "ok" : "failed"),
     domains: settings.identityDomains,
   });
-  const { app, openSockets } = appFor(settings, ready.proof, routing, metrics, log);
+  const { app, openSockets, instances, lifecycle } = appFor(settings, ready.proof, routing, metrics, log);
   const listening = runtime.serveApp(app, settings.listen);
   if (settings.listen.kind === "unix") {
     const failed = restrictSocket(settings.listen.path, settings.listenMode, settings.listenGroup);
@@ -117,10 +134,12 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
   const metricsServer = settings.metricsListen
     ? runtime.serveFetch(settings.metricsListen, (request) => {
         metrics.openWebSockets.set(openSockets.size);
+        if (instances) metrics.instancesRunning.set(running(routing, instances));
         return metricsResponse(request, metrics);
       })
     : undefined;
   routing.startPolling(settings.reloadIntervalMs);
+  const stopSweep = lifecycle?.watchIdle();
   const watcher = watchFile(
     settings.dispatchFile,
     () => void routing.reload(),
@@ -137,6 +156,7 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
   });
   const stop = async () => {
     routing.stop();
+    stopSweep?.();
     watcher.close();
     await drainWithin(listening, openSockets, settings.shutdownTimeoutMs, log);
     await metricsServer?.stop();

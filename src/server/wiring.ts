@@ -9,8 +9,7 @@ import type { Logger } from "../lib/log";
 import { Accounts } from "../request/instance/accounts";
 import { type InstanceCheck, type InstanceCheckOptions, instanceCheck } from "../request/instance/check";
 import { commandControl } from "../request/lifecycle/control";
-import { Lifecycle } from "../request/lifecycle/lifecycle";
-import type { Metrics } from "../request/metrics";
+import { Lifecycle, type LifecycleDeps } from "../request/lifecycle/lifecycle";
 import { mintCredential } from "../request/pairing/mint";
 import { runtime } from "../runtime/current";
 import { instanceUrl } from "../t3/address";
@@ -37,7 +36,7 @@ export const minterFor =
 export function lifecycleFor(
   settings: Settings,
   instances: InstanceCheck | undefined,
-  metrics: Metrics,
+  hooks: Pick<LifecycleDeps, "table" | "stopped" | "metrics">,
   log: Logger,
 ): Lifecycle | undefined {
   const { lifecycle } = settings;
@@ -46,11 +45,11 @@ export function lifecycleFor(
     settings: lifecycle,
     control: commandControl(lifecycle.command, lifecycle.startTimeoutMs, runtime.runCommand),
     instances,
+    ...hooks,
     async answers(instance) {
       const base = instanceUrl(settings.upstreamHost, instance.port);
       return (await checkSession(base, "", Math.min(ANSWER_PROBE_MS, settings.sessionTimeoutMs))).state !== "unknown";
     },
-    metrics,
     log,
   });
 }

@@ -32,6 +32,8 @@ export interface ForwardDeps {
   refusedUpgrade(request: Request, instance: Instance, refused: DispatchError): Promise<DispatchError>;
   runtime: Pick<Runtime, "fetchUpstream" | "bridgeWebSocket">;
   openSockets: OpenSockets;
+  /** A person's traffic reached their instance: an answered request, or a WebSocket frame either way. */
+  onActivity(instance: Instance): void;
   log: Logger;
 }
 
@@ -79,7 +81,8 @@ export function forwarder(deps: ForwardDeps) {
     if (record.upgrade) {
       const protocols = takeWebSocketHandshake(request, headers);
       const url = instanceUrl(upstreamHost, instance.port, path, "ws");
-      const target = { url, headers, protocols, connectTimeoutMs: deps.connectTimeoutMs };
+      const onFrame = () => deps.onActivity(instance);
+      const target = { url, headers, protocols, connectTimeoutMs: deps.connectTimeoutMs, onFrame };
       const bridged = await runtime.bridgeWebSocket(server, request, target, log, deps.openSockets);
       if (!(bridged instanceof DispatchError)) return bridged;
       unreachable(instance);
@@ -88,7 +91,10 @@ export function forwarder(deps: ForwardDeps) {
     const upstreamUrl = instanceUrl(upstreamHost, instance.port, path);
     const response = await forwardHttp(request, upstreamUrl, headers, runtime.fetchUpstream, record.id);
     if (response instanceof DispatchError) unreachable(instance);
-    else screen(response, instance);
+    else {
+      screen(response, instance);
+      deps.onActivity(instance);
+    }
     return response;
   }
 

@@ -18,6 +18,7 @@ import { InstanceDown } from "../instance/check";
 import type { Metrics } from "../metrics";
 import { newRequestId } from "../request-id";
 import type { InstanceControl } from "./control";
+import { Activity, IdleSweep, sweepEvery } from "./idle";
 import { runStart, type StartDeps, warmUp } from "./run-start";
 import { Slots } from "./slots";
 import { Start } from "./start";
@@ -47,10 +48,14 @@ export type LifecycleVerdict = Instance | Waiting | DispatchError;
 export interface LifecycleDeps {
   settings: LifecycleSettings;
   control: InstanceControl;
-  instances: Pick<InstanceCheck, "fresh">;
+  instances: Pick<InstanceCheck, "fresh" | "check">;
+  /** The table's instances now (for the idle sweep). */
+  table(): Iterable<Instance>;
   /** Does the instance answer its session check? */
   answers(instance: Instance): Promise<boolean>;
-  metrics: Pick<Metrics, "starts" | "startSeconds">;
+  /** It was stopped for idleness: what was cached about its sessions is void. */
+  stopped(instance: Instance): void;
+  metrics: Pick<Metrics, "starts" | "startSeconds" | "stops">;
   log: Logger;
 }
 
@@ -58,8 +63,9 @@ export class Lifecycle {
   /** os_user → its start, while it runs and while a failure is shown. */
   private readonly starts = new Map<string, Start>();
   private readonly run: StartDeps;
+  private readonly activity = new Activity();
 
-  constructor(deps: LifecycleDeps) {
+  constructor(private readonly deps: LifecycleDeps) {
     this.run = {
       control: deps.control,
       slots: new Slots(deps.settings.maxConcurrentStarts),
@@ -75,6 +81,32 @@ export class Lifecycle {
     };
   }
 
+  /** A person's traffic reached the instance (an answered request, a frame): it is in use. */
+  active(instance: Instance): void {
+    this.activity.touch(instance.osUser);
+  }
+
+  /** Stops instances idle for idleTimeout (none if it is 0); the returned function stops the sweep. */
+  watchIdle(): () => void {
+    const { settings, control, instances, metrics, log } = this.deps;
+    if (settings.idleTimeoutMs <= 0) return () => {};
+    const sweep = new IdleSweep(
+      {
+        idleTimeoutMs: settings.idleTimeoutMs,
+        cpuShare: settings.idleCpuShare,
+        control,
+        instances: () => this.deps.table(),
+        listening: (instance) => instances.check(instance) === undefined,
+        starting: (osUser) => this.current(osUser) !== undefined,
+        stopped: (instance) => this.deps.stopped(instance),
+        metrics,
+        log,
+      },
+      this.activity,
+    );
+    return sweep.every(sweepEvery(settings.idleTimeoutMs));
+  }
+
   /** The hot path is one map lookup: nothing starts for most requests. */
   decide(record: RequestRecord, admitted: Admission): LifecycleVerdict {
     if (admitted instanceof InstanceDown) return this.down(record, admitted);
@@ -82,11 +114,6 @@ export class Lifecycle {
     const start = this.current(admitted.osUser);
     if (start !== undefined) return this.waitOn(record, start);
     return record.url.pathname.startsWith(RESERVED_PREFIX) ? this.reserved(record, undefined) : admitted;
-  }
-
-  /** Is this os_user's instance starting (or showing a failed start)? For the idle sweep. */
-  busy(osUser: string): boolean {
-    return this.current(osUser) !== undefined;
   }
 
   /** A new listener on the instance's port (it restarted, not by us): it is ready once it answers. */
@@ -130,11 +157,11 @@ export class Lifecycle {
     return start;
   }
 
-  /** A ready start is forgotten at once: the next request goes to the instance. */
+  /** A ready start is forgotten at once (the next request goes to the instance) and counts as use. */
   private settled(start: Start): void {
-    if (start.outcome === "ready" && this.starts.get(start.instance.osUser) === start) {
-      this.starts.delete(start.instance.osUser);
-    }
+    if (start.outcome !== "ready") return;
+    this.activity.touch(start.instance.osUser);
+    if (this.starts.get(start.instance.osUser) === start) this.starts.delete(start.instance.osUser);
   }
 
   private waitOn(record: RequestRecord, start: Start): LifecycleVerdict {

@@ -67,7 +67,8 @@ function resumeWhenDrained(upstream: WebSocket, ws: ServerWebSocket<BridgeHandle
 }
 
 /** The bridge's two directions on an open instance socket: the browser socket's handlers. */
-function bridgeHandlers(upstream: WebSocket, url: string, log: Logger, open: OpenSockets): BridgeHandlers {
+function bridgeHandlers(upstream: WebSocket, target: WebSocketTarget, log: Logger, open: OpenSockets): BridgeHandlers {
+  const { url, onFrame } = target;
   let client: ServerWebSocket<BridgeHandlers> | undefined;
   const early: Array<string | ArrayBuffer> = [];
   let upstreamClosed: { code: number; reason: string } | undefined;
@@ -77,6 +78,7 @@ function bridgeHandlers(upstream: WebSocket, url: string, log: Logger, open: Ope
       early.push(data);
       return;
     }
+    onFrame();
     const status = client.send(data);
     // -1: queued under backpressure; stop reading the instance until drain.
     if (status === -1) upstream.pause();
@@ -97,6 +99,7 @@ function bridgeHandlers(upstream: WebSocket, url: string, log: Logger, open: Ope
       else upstream.resume();
     },
     message(ws, message) {
+      onFrame();
       upstream.send(message);
       if (upstream.bufferedAmount > BRIDGE_HIGH_WATER) {
         ws.pause();
@@ -128,7 +131,7 @@ export async function bridgeWebSocket(
   const protocol = upstream.protocol;
   const upgraded = server.upgrade(request, {
     headers: protocol ? { "sec-websocket-protocol": protocol } : undefined,
-    data: bridgeHandlers(upstream, target.url, log, open),
+    data: bridgeHandlers(upstream, target, log, open),
   });
   if (!upgraded) {
     upstream.close(1011, "client upgrade failed");

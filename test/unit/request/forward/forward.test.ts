@@ -19,6 +19,7 @@ function forwardWith(answer: () => Promise<Response>, bridge?: ForwardDeps["runt
   const sent: Array<{ url: string; headers: Headers }> = [];
   const bridged: WebSocketTarget[] = [];
   const forgotten: string[] = [];
+  const active: string[] = [];
   const log = memoryLogger();
   const forward = forwarder({
     upstreamHost: "127.0.0.1",
@@ -42,11 +43,12 @@ function forwardWith(answer: () => Promise<Response>, bridge?: ForwardDeps["runt
         }),
     },
     openSockets: new Set(),
+    onActivity: (instance) => void active.push(instance.osUser),
     log,
   });
   const go = (request: Request, session = "t3_session") =>
     forward.proxy(request, undefined, arrive(request, "10.0.0.9"), alice, session);
-  return { go, sent, bridged, forgotten, log };
+  return { go, sent, bridged, forgotten, active, log };
 }
 
 const browser = (path: string, headers: Record<string, string> = {}) =>
@@ -61,8 +63,9 @@ const browser = (path: string, headers: Record<string, string> = {}) =>
 
 describe("forward", () => {
   test("HTTP: to the instance's port with path and query; only its own and harmless cookies; no front headers", async () => {
-    const { go, sent } = forwardWith(async () => new Response("ok"));
+    const { go, sent, active } = forwardWith(async () => new Response("ok"));
     const response = await go(browser("/api/x?y=1"));
+    expect(active).toEqual(["alice"]); // an answered request is activity
     expect(await (response as Response).text()).toBe("ok");
     expect(sent.map((s) => s.url)).toEqual(["http://127.0.0.1:4300/api/x?y=1"]);
     const headers = sent[0]?.headers ?? new Headers();
@@ -87,16 +90,20 @@ describe("forward", () => {
   });
 
   test("a connection error: upstream_down, and who holds the port and its sessions are in doubt", async () => {
-    const { go, forgotten } = forwardWith(() => Promise.reject(new Error("ECONNREFUSED")));
+    const { go, forgotten, active } = forwardWith(() => Promise.reject(new Error("ECONNREFUSED")));
     const response = await go(browser("/api/x"));
     expect((response as DispatchError).kind).toBe("upstream_down");
     expect(forgotten).toEqual(["genuineness 4300", "sessions 4300"]);
+    expect(active).toEqual([]);
   });
 
   test("WebSocket: bridged to ws:// on its port with the offered subprotocols; nothing forgotten", async () => {
-    const { go, bridged, forgotten, sent } = forwardWith(async () => new Response("not used"));
+    const { go, bridged, forgotten, sent, active } = forwardWith(async () => new Response("not used"));
     const request = browser("/ws?x=1", { upgrade: "websocket", "sec-websocket-protocol": "a, b" });
     expect(await go(request)).toBeUndefined();
+    expect(active).toEqual([]); // an open socket is not activity; each frame is
+    bridged[0]?.onFrame();
+    expect(active).toEqual(["alice"]);
     expect(bridged.map((t) => [t.url, t.protocols, t.connectTimeoutMs])).toEqual([
       ["ws://127.0.0.1:4300/ws?x=1", ["a", "b"], 1000],
     ]);

@@ -1,0 +1,78 @@
+// Idle stop against real processes: an instance nobody uses for idleTimeout
+// is stopped through the wrapper (an open WebSocket with nothing on it is not
+// use), one whose tab exchanges frames is not, one busy on its own (CPU, no
+// browser) is not, and a stopped one starts again on the next visit.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { type OnDemandStack, progressEvents, startOnDemandStack } from "../fixtures/on-demand-stack";
+import { Browser, until } from "../fixtures/stack";
+
+const IDLE_MS = 1500;
+
+/** A person whose instance was started by their visit and who is paired, with the page's WebSocket open. */
+async function arrive(stack: OnDemandStack, user: string): Promise<{ browser: Browser; ws: WebSocket }> {
+  const browser = new Browser(stack.url, `${user}@example.com`);
+  expect((await browser.fetch("/", { document: true })).status).toBe(200);
+  expect((await progressEvents(() => browser.fetch("/_t3d/start/events"))).at(-1)?.outcome).toBe("ready");
+  expect((await browser.fetch("/", { document: true })).status).toBe(302);
+  const ws = new WebSocket(`${stack.url.replace("http", "ws")}/ws`, { headers: await browser.socketHeaders() });
+  await new Promise((resolve, reject) => {
+    ws.onopen = resolve;
+    ws.onerror = reject;
+  });
+  return { browser, ws };
+}
+
+describe("idle stop", () => {
+  let stack: OnDemandStack;
+  beforeAll(async () => {
+    stack = await startOnDemandStack(["gina", "hank", "ivan"], { idleTimeout: `${IDLE_MS}ms` });
+  });
+  afterAll(() => stack.stop());
+
+  test("an idle tab with an open WebSocket: stopped after idleTimeout, logged, counted; the next visit starts it", async () => {
+    const { browser, ws } = await arrive(stack, "gina");
+    const closed = new Promise<number>((resolve) => {
+      ws.onclose = (event) => resolve(event.code);
+    });
+    const began = Date.now();
+    const stopped = () => stack.log.lines.find((l) => l.event === "instance_idle_stopped");
+    await until(() => stopped() !== undefined, 10 * IDLE_MS);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(IDLE_MS - 100);
+    expect(stack.count("gina", "stops")).toBe(1);
+    await closed;
+    const line = stopped();
+    expect(line).toMatchObject({ user: "gina", os_user: "gina" });
+    const metrics = await (await fetch(`${stack.metricsUrl}/metrics`)).text();
+    expect(metrics).toContain('t3d_instance_stops_total{reason="idle"} 1');
+
+    const again = await browser.fetch("/", { document: true });
+    expect([again.status, await again.text()]).toEqual([200, expect.stringContaining("Starting gina's workspace")]);
+    expect((await progressEvents(() => browser.fetch("/_t3d/start/events"))).at(-1)?.outcome).toBe("ready");
+    expect(stack.count("gina", "starts")).toBe(2);
+  });
+
+  test("a tab exchanging frames is not stopped", async () => {
+    const { ws } = await arrive(stack, "hank");
+    const echoes: string[] = [];
+    ws.onmessage = (event) => void echoes.push(String(event.data));
+    for (let i = 0; i < 12; i++) {
+      ws.send(`frame ${i}`);
+      await Bun.sleep(IDLE_MS / 5);
+    }
+    expect(echoes.length).toBe(12);
+    expect(stack.count("hank", "stops")).toBe(0);
+    ws.close();
+  });
+
+  test("an instance busy on its own, with no browser, is not stopped", async () => {
+    stack.fault("ivan", "--busy");
+    const { ws } = await arrive(stack, "ivan");
+    ws.close();
+    await until(
+      () => stack.log.lines.some((l) => l.event === "instance_busy_alone" && l.user === "ivan"),
+      10 * IDLE_MS,
+    );
+    await Bun.sleep(IDLE_MS);
+    expect(stack.count("ivan", "stops")).toBe(0);
+  });
+});
