@@ -12,11 +12,13 @@ Usage: install.sh [--root DIR] [--binary FILE] [--uninstall] [--help]
 Installs (as root):
   /usr/local/bin/t3-dispatch          the dispatcher (built into dist/ first if missing)
   /usr/local/bin/t3-mint              the mint wrapper, the service's only privileged action
+  /usr/local/bin/t3-instance          start|stop|status of a person's t3-serve@ unit (on-demand start, idle stop)
   /usr/local/bin/t3-install-version   autoupdate's t3 install: npm as the unprivileged t3-install account
-  /etc/sudoers.d/t3-dispatch          lets user t3-dispatch run exactly /usr/local/bin/t3-mint as root
-  /etc/systemd/system/*.service|timer the units
-  /etc/t3-serve/dispatch.json, /etc/t3-serve/t3-mint.conf, /etc/t3-serve/t3-install.conf,
-  /etc/t3-serve/t3-dispatch.env, /etc/ttyd-user-map   samples, only where none exists
+  /usr/local/lib/t3-dispatch/wrapper-lib.sh   the checks the three wrappers share
+  /etc/sudoers.d/t3-dispatch          lets user t3-dispatch run exactly t3-mint and t3-instance start|stop|status as root
+  /etc/systemd/system/*.service|timer the units, t3-serve@.service (one person's t3 serve) among them
+  /etc/t3-serve/dispatch.json, /etc/t3-serve/t3-mint.conf, /etc/t3-serve/t3-instance.conf,
+  /etc/t3-serve/t3-install.conf, /etc/t3-serve/t3-dispatch.env, /etc/ttyd-user-map   samples, only where none exists
   /var/backups/t3-state, /var/lib/t3-autoupdate        root's own data (0700)
   /opt/t3                             where t3 versions are installed (root, 0755)
 and creates the system users t3-dispatch (no login shell, no home, no password) and
@@ -61,6 +63,8 @@ SERVICE_USER=t3-dispatch
 INSTALL_USER=t3-install
 BIN=$ROOT/usr/local/bin/t3-dispatch
 MINT=$ROOT/usr/local/bin/t3-mint
+INSTANCE=$ROOT/usr/local/bin/t3-instance
+LIB_DIR=$ROOT/usr/local/lib/t3-dispatch
 INSTALLER=$ROOT/usr/local/bin/t3-install-version
 SUDOERS=$ROOT/etc/sudoers.d/t3-dispatch
 UNIT_DIR=$ROOT/etc/systemd/system
@@ -123,7 +127,8 @@ install_sudoers() {
 
 preflight() {
   [ "$(id -u)" -eq 0 ] || die "must run as root (sudo $0 $*)"
-  for f in t3-mint t3-install-version sudoers t3-mint.conf t3-install.conf ttyd-user-map dispatch.json t3-dispatch.env; do
+  for f in t3-mint t3-instance t3-install-version t3-wrapper-lib.sh sudoers t3-mint.conf t3-instance.conf \
+    t3-install.conf ttyd-user-map dispatch.json t3-dispatch.env t3-serve@.service; do
     [ -f "$ASSETS/$f" ] || die "missing $ASSETS/$f: run install.sh from a t3-dispatch checkout"
   done
   [ "$MODE" = uninstall ] && return
@@ -138,8 +143,9 @@ preflight() {
   fi
   [ -x "$BINARY" ] || die "binary missing or not executable: $BINARY"
   "$BINARY" --version >/dev/null 2>&1 || die "binary does not run: $BINARY"
-  sh -n "$ASSETS/t3-mint" || die "the t3-mint wrapper does not parse"
-  sh -n "$ASSETS/t3-install-version" || die "the t3-install-version wrapper does not parse"
+  for f in t3-mint t3-instance t3-install-version t3-wrapper-lib.sh; do
+    sh -n "$ASSETS/$f" || die "$f does not parse"
+  done
   # Check the drop-in before touching anything, so a rejection leaves the host as it was.
   local probe
   probe=$(mktemp)
@@ -188,7 +194,9 @@ install_all() {
   create_user "$SERVICE_USER" /nonexistent "t3-dispatch service"
   create_user "$INSTALL_USER" /var/lib/t3-install "t3-dispatch t3 installs (npm runs as this account)"
   put "$BINARY" "$BIN" 0755
+  put "$ASSETS/t3-wrapper-lib.sh" "$LIB_DIR/wrapper-lib.sh" 0644
   put "$ASSETS/t3-mint" "$MINT" 0755
+  put "$ASSETS/t3-instance" "$INSTANCE" 0755
   put "$ASSETS/t3-install-version" "$INSTALLER" 0755
   private_dir "$ROOT/var/backups/t3-state" 0700
   private_dir "$ROOT/var/lib/t3-autoupdate" 0700
@@ -199,6 +207,7 @@ install_all() {
   mkdir -p "$CONF_DIR"
   put_once "$ASSETS/dispatch.json" "$CONF_DIR/dispatch.json" 0644
   put_once "$ASSETS/t3-mint.conf" "$CONF_DIR/t3-mint.conf" 0644
+  put_once "$ASSETS/t3-instance.conf" "$CONF_DIR/t3-instance.conf" 0644
   put_once "$ASSETS/t3-install.conf" "$CONF_DIR/t3-install.conf" 0644
   put_once "$ASSETS/t3-dispatch.env" "$CONF_DIR/t3-dispatch.env" 0644
   put_once "$ASSETS/ttyd-user-map" "$USER_MAP" 0644
@@ -220,10 +229,14 @@ uninstall_all() {
   echo "uninstalling t3-dispatch${ROOT:+ from $ROOT} (config, user map and data are kept)"
   if systemd_running; then
     for unit in $UNITS; do systemctl disable --now "$unit" >/dev/null 2>&1 || true; done
+    # Every person's instance runs from the template about to go.
+    systemctl stop 't3-serve@*.service' >/dev/null 2>&1 || true
   fi
   for unit in $UNITS; do remove "$UNIT_DIR/$unit"; done
   remove "$SUDOERS"
   remove "$MINT"
+  remove "$INSTANCE"
+  remove "$LIB_DIR"
   remove "$INSTALLER"
   remove "$BIN"
   remove "$DOC_DIR"

@@ -71,6 +71,8 @@ export async function main(argv: string[]): Promise<Exit> {
         return await (await import("./restore")).restoreCommand(rest);
       case "autoupdate":
         return await (await import("./autoupdate")).autoupdateCommand(rest);
+      case "instance-port":
+        return await (await import("./instance-port")).instancePortCommand(rest);
       case "snapshot-db":
         return (await import("./account-side")).snapshotCommand(rest);
       case "restore-db":

@@ -241,7 +241,7 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
     }
     console.log(`| case                             | exit | t3 CLI runs | message\n${rows.join("\n")}`);
     expect(cases.length).toBeGreaterThanOrEqual(30);
-  });
+  }, 30_000); // each case is a real sudo run (about 150 ms)
 
   test("a mapped user mints; a missing or writable map, or a writable settings file, fails closed", async () => {
     const ok = await mint("t3alice");

@@ -13,16 +13,20 @@ if (!isRoot) console.warn("SKIPPED test/install/staging.test.ts: install.sh need
 const EXPECTED: Array<[string, number]> = [
   ["usr/local/bin/t3-dispatch", 0o755],
   ["usr/local/bin/t3-mint", 0o755],
+  ["usr/local/bin/t3-instance", 0o755],
   ["usr/local/bin/t3-install-version", 0o755],
+  ["usr/local/lib/t3-dispatch/wrapper-lib.sh", 0o644],
   ["etc/sudoers.d/t3-dispatch", 0o440],
   ["etc/systemd/system/t3-dispatch.service", 0o644],
   ["etc/systemd/system/t3-backup-state.service", 0o644],
   ["etc/systemd/system/t3-backup-state.timer", 0o644],
   ["etc/systemd/system/t3-autoupdate.service", 0o644],
   ["etc/systemd/system/t3-autoupdate.timer", 0o644],
+  ["etc/systemd/system/t3-serve@.service", 0o644],
   ["usr/local/share/doc/t3-dispatch/README.md", 0o644],
   ["etc/t3-serve/dispatch.json", 0o644],
   ["etc/t3-serve/t3-mint.conf", 0o644],
+  ["etc/t3-serve/t3-instance.conf", 0o644],
   ["etc/t3-serve/t3-install.conf", 0o644],
   ["etc/t3-serve/t3-dispatch.env", 0o644],
   ["etc/ttyd-user-map", 0o644],
@@ -34,6 +38,7 @@ const EXPECTED: Array<[string, number]> = [
 const KEPT = [
   "etc/t3-serve/dispatch.json",
   "etc/t3-serve/t3-mint.conf",
+  "etc/t3-serve/t3-instance.conf",
   "etc/t3-serve/t3-install.conf",
   // Data: backups, autoupdate's state, installed t3 versions.
   "var/backups/t3-state",
@@ -91,7 +96,8 @@ describe.skipIf(!isRoot)("install.sh --root (staging)", () => {
     staged(async (root) => {
       const sample = await Bun.file(join(root, "etc/t3-serve/t3-dispatch.env")).text();
       const env = environmentOf(sample);
-      expect(env).toEqual({ T3D_IDENTITY_PROOF: "jwt" });
+      // And idle instances stop after an hour (the binary's default is never: the sample says why).
+      expect(env).toEqual({ T3D_IDENTITY_PROOF: "jwt", T3D_IDLE_TIMEOUT: "1h" });
       const check = (extra: Record<string, string>) =>
         runToEnd([
           "env",
