@@ -33,9 +33,10 @@ function afterProof(deps: AdmissionDeps, request: Request, record: RequestRecord
   const instance = deps.routing.route(identity);
   if (instance instanceof DispatchError) return instance;
   record.user = instance.user;
-  const impostor = deps.instances?.check(instance);
-  if (impostor) return impostor;
-  return checkOrigin(request, record.url, deps.publicOrigin, record.upgrade) ?? instance;
+  return andThen(
+    deps.instances?.check(instance),
+    (impostor) => impostor ?? checkOrigin(request, record.url, deps.publicOrigin, record.upgrade) ?? instance,
+  );
 }
 
 /** Synchronous unless the proof needs a first signature check. */

@@ -8,6 +8,7 @@ import { type DispatchError, Failure, Invalid } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { Accounts } from "../request/instance/accounts";
 import { type InstanceCheck, type InstanceCheckOptions, instanceCheck } from "../request/instance/check";
+import { connects } from "../request/instance/connects";
 import { commandControl } from "../request/lifecycle/control";
 import { Lifecycle, type LifecycleDeps } from "../request/lifecycle/lifecycle";
 import { mintCredential } from "../request/pairing/mint";
@@ -20,7 +21,12 @@ const ANSWER_PROBE_MS = 1000;
 
 /** The instance check for this host's instances (undefined: upstreamHost is not this host). */
 export const instancesFor = (settings: Settings, hooks: Pick<InstanceCheckOptions, "onImpostor" | "onReplaced">) =>
-  instanceCheck({ upstreamHost: settings.upstreamHost, accounts: new Accounts(settings.accountsFile), ...hooks });
+  instanceCheck({
+    upstreamHost: settings.upstreamHost,
+    accounts: new Accounts(settings.accountsFile),
+    connects: (port) => connects(settings.upstreamHost, port),
+    ...hooks,
+  });
 
 /** The configured mint command, run as the instance's account, bounded by mintTimeout. */
 export const minterFor =

@@ -144,4 +144,25 @@ describe("HTTP proxying", () => {
       await other.stop();
     }
   });
+
+  test("no 502 once it listens again: the kernel, not a snapshot taken while it was down, decides", async () => {
+    const other = await startStack({ bob: "0.0.25" });
+    try {
+      const bob = new Browser(other.url, "bob");
+      expect((await bob.fetch("/", { document: true })).status).toBe(302);
+      const statuses: number[] = [];
+      for (let round = 0; round < 5; round++) {
+        await other.instances.bob?.stop();
+        expect((await bob.fetch("/x")).status).toBe(502); // refused: the port is in doubt
+        await Bun.sleep(150); // past RETRY_MS: the next request reads a snapshot that shows the port empty
+        expect((await bob.fetch("/x")).status).toBe(502);
+        await other.restartInstance("bob"); // listening again within a few ms of that snapshot
+        const back = await bob.fetch("/x");
+        statuses.push(back.status === 401 ? 200 : back.status); // its sessions went with it: any answer of its own
+      }
+      expect(statuses).toEqual([200, 200, 200, 200, 200]);
+    } finally {
+      await other.stop();
+    }
+  });
 });

@@ -6,12 +6,19 @@
 // listen table serves every port for about a second; a refusal, or a port
 // forgotten after a connection error, is judged again on a snapshot at most
 // RETRY_MS old, so a flood of requests to a down instance costs a bounded
-// number of reads. Pairing asks afresh before the credential leaves. A port
-// seen with nothing on it, or with a new listener socket, is reported: the
-// instance went down or restarted, and its sessions may have gone with it.
+// number of reads. "Nothing listens" is the kernel's word, not a snapshot's:
+// a port the snapshot shows empty is tried with a connection (no byte sent);
+// only a refusal makes it down, and an accepted one is judged on the next
+// snapshot (at most RETRY_MS away), so the moment an instance listens again
+// the next request reaches it. A flood against a down or squatted port thus
+// costs at most 1000/RETRY_MS + 1000/SNAPSHOT_MS = 11 reads a second. Pairing
+// asks afresh before the credential leaves. A port seen with nothing on it, or
+// with a new listener socket, is reported: the instance went down or
+// restarted, and its sessions may have gone with it.
 
 import type { Instance } from "../../config/table";
 import { DispatchError } from "../../lib/errors";
+import type { MaybePromise } from "../../lib/maybe-promise";
 import type { Accounts } from "./accounts";
 import { addressesFor, type ListenTable, readListenTable } from "./listeners";
 
@@ -32,7 +39,8 @@ export class InstanceDown extends DispatchError {
 export type Genuineness = undefined | DispatchError;
 
 export interface InstanceCheck {
-  check(instance: Instance): Genuineness;
+  /** Synchronous unless the snapshot says nothing listens (then the kernel is asked). */
+  check(instance: Instance): MaybePromise<Genuineness>;
   /** Asks /proc now, whatever is cached (before a credential leaves). */
   fresh(instance: Instance): Genuineness;
   /** Judges a port again on a recent snapshot (after a connection error). */
@@ -46,11 +54,13 @@ export interface InstanceCheckOptions {
   /** Nothing listens on its port any more (`listening` false), or a new socket does: it went down or restarted. */
   onReplaced(instance: Instance, listening: boolean): void;
   read?: () => ListenTable;
+  /** Does the port accept a connection now? (undefined: the snapshot's word is final) */
+  connects?: (port: number) => Promise<boolean>;
 }
 
 /** The check for instances on `upstreamHost`; a host that is not loopback is not checked. */
 export function instanceCheck(options: InstanceCheckOptions): InstanceCheck | undefined {
-  const { accounts, onImpostor, onReplaced, read = readListenTable } = options;
+  const { accounts, onImpostor, onReplaced, read = readListenTable, connects } = options;
   const relevant = addressesFor(options.upstreamHost);
   if (relevant === undefined) return undefined;
   let snapshot: ListenTable = new Map();
@@ -103,6 +113,18 @@ export function instanceCheck(options: InstanceCheckOptions): InstanceCheck | un
     if (genuineness?.kind === "instance_impostor") onImpostor();
     return genuineness;
   };
+  /** Something accepted a connection the snapshot did not know of: judged on the next snapshot allowed. */
+  const judgeAgainSoon = async (instance: Instance): Promise<Genuineness> => {
+    const wait = readAt + RETRY_MS - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    readIfOlder(RETRY_MS);
+    const genuineness = judge(instance);
+    if (genuineness === undefined) genuineOn.set(instance.port, instance.osUser);
+    return counted(genuineness);
+  };
+  /** The snapshot says nothing listens: the kernel's refusal decides. */
+  const confirmDown = async (instance: Instance, down: Genuineness): Promise<Genuineness> =>
+    connects && (await connects(instance.port)) ? judgeAgainSoon(instance) : down;
   return {
     check(instance) {
       readIfOlder(SNAPSHOT_MS);
@@ -117,6 +139,7 @@ export function instanceCheck(options: InstanceCheckOptions): InstanceCheck | un
         doubted.delete(port);
         genuineOn.set(port, osUser);
       }
+      if (genuineness instanceof InstanceDown && connects) return confirmDown(instance, genuineness);
       return counted(genuineness);
     },
     fresh(instance) {

@@ -2,18 +2,18 @@
 // snapshot per second, refusals judged again on a fresh one, a replaced
 // listener reported, pairing asking afresh.
 import { describe, expect, test } from "bun:test";
-import { instanceCheck } from "../../../../src/request/instance/check";
+import { type Genuineness, InstanceDown, instanceCheck } from "../../../../src/request/instance/check";
 import type { Listener } from "../../../../src/request/instance/listeners";
 
 describe("instanceCheck", () => {
   const instance = { user: "bob", osUser: "bob", port: 4000 };
   const accounts = { uidOf: (name: string) => ({ bob: 1001, eve: 1002 })[name] };
   /** A check over a listen table that `listeners` gives for port 4000, counting reads and impostors. */
-  const checker = (listeners: () => Listener[]) => {
+  const checker = (listeners: () => Listener[], connects?: (port: number) => Promise<boolean>) => {
     let impostors = 0;
     let reads = 0;
     const replaced: string[] = [];
-    const check = instanceCheck({
+    const raw = instanceCheck({
       upstreamHost: "127.0.0.1",
       accounts,
       onImpostor: () => impostors++,
@@ -22,9 +22,12 @@ describe("instanceCheck", () => {
         reads++;
         return new Map([[4000, listeners()]]);
       },
+      connects,
     });
-    if (check === undefined) throw new Error("loopback is checked");
-    return { check, counts: () => ({ impostors, reads }), replaced };
+    if (raw === undefined) throw new Error("loopback is checked");
+    // Without `connects` the check never waits: its answers are read as they are.
+    const check = { ...raw, check: (i: typeof instance) => raw.check(i) as Genuineness };
+    return { check, raw, counts: () => ({ impostors, reads }), replaced };
   };
 
   test("genuine: one snapshot serves every request and every port for a while", () => {
@@ -101,5 +104,48 @@ describe("instanceCheck", () => {
     expect(check.check(instance)).toBeUndefined(); // the kept snapshot: the residual window
     expect(check.fresh(instance)?.kind).toBe("instance_impostor");
     expect(counts().reads).toBe(2);
+  });
+
+  describe("the kernel decides down: an empty snapshot is tried with a connection", () => {
+    test("refused: down, with no read beyond the snapshot's, however many requests", async () => {
+      let tries = 0;
+      const { raw, counts } = checker(
+        () => [],
+        async () => {
+          tries++;
+          return false;
+        },
+      );
+      for (let i = 0; i < 100; i++) expect(await raw.check(instance)).toBeInstanceOf(InstanceDown);
+      expect([tries, counts().reads]).toEqual([100, 1]);
+    });
+
+    test("accepted just after a snapshot: judged on the next one (no 502), reads still bounded", async () => {
+      let up = false;
+      const { raw, counts } = checker(
+        () => (up ? [{ address: "0100007F", uid: 1001, inode: "1" }] : []),
+        async () => up,
+      );
+      expect(await raw.check(instance)).toBeInstanceOf(InstanceDown); // the first read, and a refusal
+      up = true; // it listens now; the snapshot does not know yet
+      const started = Date.now();
+      const verdicts = await Promise.all(Array.from({ length: 50 }, () => raw.check(instance)));
+      expect(verdicts.every((v) => v === undefined)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(500);
+      expect(counts().reads).toBeLessThanOrEqual(3); // 50 concurrent requests shared one new snapshot
+      expect(raw.check(instance)).toBeUndefined(); // and now it is the cached answer again
+    });
+
+    test("accepted by a squatter: an impostor, judged before anything is sent", async () => {
+      let squatted = false;
+      const { raw, counts } = checker(
+        () => (squatted ? [{ address: "00000000", uid: 1002, inode: "9" }] : []),
+        async () => squatted,
+      );
+      expect(await raw.check(instance)).toBeInstanceOf(InstanceDown);
+      squatted = true;
+      expect((await raw.check(instance))?.kind).toBe("instance_impostor");
+      expect(counts().impostors).toBe(1);
+    });
   });
 });
