@@ -128,4 +128,23 @@ describe("settings", () => {
     // Durations that are not timeouts may still be zero (0 turns the poll and the cache off).
     expect(resolveSettings({ env: { reloadInterval: "0", sessionCacheTtl: "0" } })).not.toBeInstanceOf(Invalid);
   });
+
+  test("the lifecycle: on-demand off, an idle timeout, a CPU share; a bad share or zero starts are refused", () => {
+    const result = resolveSettings({
+      env: { onDemand: "off", idleTimeout: "1h", idleCpu: "0.5%", maxConcurrentStarts: "4" },
+    });
+    if (result instanceof Invalid) throw new Error(result.detail);
+    expect(result.settings.lifecycle).toMatchObject({
+      onDemand: false,
+      idleTimeoutMs: 3_600_000,
+      idleCpuShare: 0.005,
+      maxConcurrentStarts: 4,
+    });
+    const bad = resolveSettings({ flags: { idleCpu: "2", maxConcurrentStarts: "0", startTimeout: "0" } });
+    expect(bad instanceof Invalid && bad.problems.map((p) => /--[\w-]+/.exec(p)?.[0]).sort()).toEqual([
+      "--idle-cpu",
+      "--max-concurrent-starts",
+      "--start-timeout",
+    ]);
+  });
 });

@@ -7,6 +7,8 @@ import { memoryLogger } from "../../../src/lib/log";
 import { answers } from "../../../src/request/answer";
 import { arrive } from "../../../src/request/arrival";
 import type { RequestRecord } from "../../../src/request/context";
+import { Waiting } from "../../../src/request/lifecycle/lifecycle";
+import { Start } from "../../../src/request/lifecycle/start";
 import { Metrics } from "../../../src/request/metrics";
 
 function answering(accessLog = true) {
@@ -97,5 +99,21 @@ describe("answers", () => {
     expect(log.lines).toEqual([
       { level: "error", event: "internal", request_id: "r-9", status: 500, detail: "UNKNOWN: boom" },
     ]);
+  });
+
+  test("wait: the progress page, its failure, or its events; each recorded and counted once", () => {
+    const { answer, log, metrics } = answering();
+    const start = new Start({ user: "bob", osUser: "bob", port: 4000 }, "r-0");
+    const page = answer.wait(recordOf(), new Waiting(start, "page"));
+    const events = answer.wait(recordOf(), new Waiting(start, "events"));
+    start.end("failed");
+    const failed = answer.wait(recordOf(), new Waiting(start, "page"));
+    expect([page.status, events.headers.get("content-type"), failed.status]).toEqual([
+      200,
+      "text/event-stream; charset=utf-8",
+      503,
+    ]);
+    expect(log.lines.map((l) => l.outcome)).toEqual(["starting", "starting", "start_failed"]);
+    expect([metrics.requests.get("starting"), metrics.requests.get("start_failed")]).toEqual([2, 1]);
   });
 });
