@@ -4,8 +4,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type FakeT3, type FakeVersion, type Faults, startFakeT3 } from "../../src/demo/fake-t3";
-import { DispatchError } from "../../src/lib/errors";
 import { checkInstance, type HealthDeps } from "../../src/ops/healthcheck";
+import { InstanceImpostor } from "../../src/request/instance/check";
 import { mintCredential } from "../../src/request/pairing/mint";
 import { bunRuntime } from "../../src/runtime/bun/runtime";
 import { runToEnd } from "../fixtures/child";
@@ -83,9 +83,9 @@ describe("healthcheck", () => {
   });
 
   test("a port held by another account fails at the instance step: nothing minted", async () => {
-    const { fake, route } = instance("squatted", "0.0.25");
+    const { route } = instance("squatted", "0.0.25");
     let mints = 0;
-    const impostor = { fresh: () => new DispatchError("instance_impostor", `port ${fake.port} is held by uid 4242`) };
+    const impostor = { fresh: () => new InstanceImpostor(route, 4242, 1001) };
     const result = await checkInstance(route, { ...deps(), instances: impostor, mint: async () => `m${++mints}` });
     expect(result.steps.map((s) => [s.step, s.ok])).toEqual([["instance", false]]);
     expect(result.steps[0]?.detail).toContain("held by uid 4242");

@@ -13,6 +13,7 @@ import { startFakeOutpost } from "../../src/demo/fake-outpost";
 import { RETRY_MS, SNAPSHOT_MS } from "../../src/request/instance/check";
 import { asUser, attackTable } from "../fixtures/attacker";
 import { type Child, runToEnd, startChild } from "../fixtures/child";
+import { progressEvents } from "../fixtures/on-demand-stack";
 import {
   Browser,
   freePort,
@@ -31,6 +32,7 @@ if (!isRoot) console.warn("SKIPPED test/security: needs root to create accounts 
 const ALICE = "t3sec_alice";
 const BOB = "t3sec_bob";
 const MALLORY = "t3sec_mallory";
+const DAVE = "t3sec_dave"; // a person whose instance is stopped until they arrive
 const FRONT = "t3sec_front"; // the front's account and group, for the Unix socket
 
 const record = attackTable("Local-attacker suite", "what the attacker got");
@@ -101,7 +103,7 @@ describe.skipIf(!isRoot)("local attackers (real accounts, real dispatcher)", () 
   beforeAll(async () => {
     if (!existsSync(join(REPO, "dist/t3-dispatch"))) await runToEnd([process.execPath, "run", "build"]);
     if ((await runToEnd(["getent", "group", FRONT])).code !== 0) await runToEnd(["groupadd", FRONT]);
-    for (const user of [ALICE, BOB, MALLORY, FRONT]) {
+    for (const user of [ALICE, BOB, MALLORY, DAVE, FRONT]) {
       if ((await runToEnd(["id", user])).code !== 0) {
         const group = user === FRONT ? ["-g", FRONT] : ["-U"];
         await runToEnd(["useradd", "--create-home", "--shell", "/bin/sh", ...group, user]);
@@ -387,6 +389,75 @@ describe.skipIf(!isRoot)("local attackers (real accounts, real dispatcher)", () 
     const home = bobBrowser();
     expect((await home.fetch("/", { document: true })).status).toBe(302);
     expect(await (await home.fetch("/", { document: true })).text()).toContain(`${BOB}'s workspace`);
+  });
+
+  test("squatting the port while an instance starts on demand: the start fails at 'genuine', the squatter gets nothing", async () => {
+    const port = await freePort();
+    mkdirSync(join(stateRoot, DAVE, "credentials"), { recursive: true });
+    await runToEnd(["chown", "-R", `${DAVE}:${DAVE}`, join(stateRoot, DAVE)]);
+    // The instance command: dave's real instance as dave, slow to listen (a real t3 takes seconds).
+    const control = join(work, "instance-control.sh");
+    await Bun.write(
+      control,
+      [
+        "#!/bin/sh",
+        "case $1 in",
+        `  start) setsid setpriv --reuid="$2" --regid="$2" --init-groups ${bin} fake-instance --port ${port} --state-dir ${stateRoot}/"$2" --owner "$2" --listen-after 1500 </dev/null >/dev/null 2>&1 &`,
+        `    echo $! > ${work}/"$2".pid ;;`,
+        `  stop) kill "$(cat ${work}/"$2".pid)" 2>/dev/null; echo stopped >> ${work}/stops ;;`,
+        `  status) echo '{"unit":"t3-serve@'"$2"'.service","active":"active","since":null,"memory_bytes":null,"cpu_usec":0,"journal":[]}' ;;`,
+        "esac",
+        "",
+      ].join("\n"),
+    );
+    const table = join(work, "on-demand.json");
+    await Bun.write(table, JSON.stringify({ dave: { os_user: DAVE, port } }));
+    const onDemand = await startDispatcher({
+      ...isolatedSettings(join(work, "state")),
+      listen: "127.0.0.1:0",
+      dispatchFile: table,
+      mintCommand: `${bin} fake-mint --state-root ${stateRoot}`,
+      accountsFile: "/etc/passwd",
+      onDemand: "on",
+      instanceCommand: `sh ${control}`,
+      startTimeout: "10s",
+    });
+    try {
+      const dave = new Browser(onDemand.url, "dave@example.com");
+      expect((await dave.fetch("/", { document: true })).status).toBe(200); // the start is requested
+      // mallory binds dave's port before dave's instance listens, answering as t3 would.
+      const lair = join(work, "squat-start");
+      mkdirSync(lair);
+      await runToEnd(["chown", `${MALLORY}:${MALLORY}`, lair]);
+      const squatter = await instanceAs(MALLORY, port, lair);
+      const events = await progressEvents(() => dave.fetch("/_t3d/start/events"));
+      const last = events.at(-1);
+      const answers = await Promise.all([1, 2, 3].map(() => dave.fetch("/", { document: true })));
+      const got = (await (await fetch(`http://127.0.0.1:${port}/__fake/seen`)).json()) as {
+        exchanges: number;
+        sessionChecks: number;
+        cookieHeaders: string[];
+      };
+      const stolen = got.exchanges + got.sessionChecks + got.cookieHeaders.length;
+      record(
+        "squat the port during an on-demand start",
+        1 + answers.length,
+        stolen,
+        `${got.exchanges} credentials, ${got.sessionChecks} session checks, ${got.cookieHeaders.length} Cookie headers; start ${last?.outcome} at ${Object.entries(last?.steps ?? {}).find(([, state]) => state === "failed")?.[0]}`,
+      );
+      expect([last?.outcome, last?.steps.listening, last?.steps.genuine]).toEqual(["failed", "done", "failed"]);
+      expect(answers.every((a) => a.status === 503)).toBe(true); // the failure page, not a retry
+      expect([stolen, mints(DAVE)]).toEqual([0, 0]);
+      await until(() => onDemand.log.lines.some((l) => l.event === "instance_start_failed"), 5000);
+      expect(onDemand.log.lines.find((l) => l.event === "instance_start_failed")).toMatchObject({
+        step: "genuine",
+        user: "dave",
+      });
+      await stop(squatter);
+    } finally {
+      await onDemand.stop();
+      await runToEnd(["sh", control, "stop", DAVE]);
+    }
   });
 
   test("the Unix-socket listener: an account outside its group cannot connect; the front's group can", async () => {

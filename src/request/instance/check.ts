@@ -35,8 +35,23 @@ export class InstanceDown extends DispatchError {
   }
 }
 
-/** Genuine (undefined), or why not: instance_impostor, or InstanceDown. */
-export type Genuineness = undefined | DispatchError;
+/** Another account holds the instance's port: nothing is sent there. */
+export class InstanceImpostor extends DispatchError {
+  constructor(
+    readonly instance: Instance,
+    holderUid: number,
+    expectedUid: number | undefined,
+  ) {
+    super(
+      "instance_impostor",
+      `port ${instance.port} is held by uid ${holderUid}, not ${instance.osUser} (uid ${expectedUid ?? "unknown"})`,
+      { port: instance.port, holder_uid: holderUid, os_user: instance.osUser },
+    );
+  }
+}
+
+/** Genuine (undefined), or why not. */
+export type Genuineness = undefined | InstanceDown | InstanceImpostor;
 
 export interface InstanceCheck {
   /** Synchronous unless the snapshot says nothing listens (then the kernel is asked). */
@@ -103,14 +118,10 @@ export function instanceCheck(options: InstanceCheckOptions): InstanceCheck | un
       return undefined;
     }
     noteSockets(instance, undefined);
-    return new DispatchError(
-      "instance_impostor",
-      `port ${instance.port} is held by uid ${stranger.uid}, not ${instance.osUser} (uid ${expected ?? "unknown"})`,
-      { port: instance.port, holder_uid: stranger.uid, os_user: instance.osUser },
-    );
+    return new InstanceImpostor(instance, stranger.uid, expected);
   };
   const counted = (genuineness: Genuineness): Genuineness => {
-    if (genuineness?.kind === "instance_impostor") onImpostor();
+    if (genuineness instanceof InstanceImpostor) onImpostor();
     return genuineness;
   };
   /** Something accepted a connection the snapshot did not know of: judged on the next snapshot allowed. */

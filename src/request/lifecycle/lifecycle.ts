@@ -13,8 +13,7 @@ import { DispatchError } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import type { Admission } from "../admission";
 import type { RequestRecord } from "../context";
-import type { InstanceCheck } from "../instance/check";
-import { InstanceDown } from "../instance/check";
+import { type InstanceCheck, InstanceDown, InstanceImpostor } from "../instance/check";
 import type { Metrics } from "../metrics";
 import { newRequestId } from "../request-id";
 import type { InstanceControl } from "./control";
@@ -110,6 +109,11 @@ export class Lifecycle {
   /** The hot path is one map lookup: nothing starts for most requests. */
   decide(record: RequestRecord, admitted: Admission): LifecycleVerdict {
     if (admitted instanceof InstanceDown) return this.down(record, admitted);
+    if (admitted instanceof InstanceImpostor) {
+      // Someone else's listener while a start runs: the person watches that start fail, not a bare 502.
+      const start = this.current(admitted.instance.osUser);
+      return start ? this.waitOn(record, start) : admitted;
+    }
     if (admitted instanceof DispatchError) return admitted;
     const start = this.current(admitted.osUser);
     if (start !== undefined) return this.waitOn(record, start);

@@ -7,6 +7,7 @@ import { DispatchError } from "../../../src/lib/errors";
 import { type AdmissionDeps, admit } from "../../../src/request/admission";
 import { arrive } from "../../../src/request/arrival";
 import type { Identity } from "../../../src/request/identity";
+import { InstanceImpostor } from "../../../src/request/instance/check";
 
 const alice: Instance = { user: "alice", osUser: "alice", port: 4100 };
 
@@ -73,7 +74,7 @@ describe("admission", () => {
   });
 
   test("an impostor on the port is refused before the origin is judged", () => {
-    const impostor = new DispatchError("instance_impostor", "port 4100 is held by uid 1001");
+    const impostor = new InstanceImpostor({ user: "alice", osUser: "alice", port: 4100 }, 1001, 1000);
     const { deps } = stages("alice", { instances: { check: () => impostor } });
     // Cross-origin too: the instance check comes first.
     const request = navigation({ origin: "https://evil.example" }, "POST");

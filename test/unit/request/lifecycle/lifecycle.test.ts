@@ -6,7 +6,7 @@ import { resolveSettings } from "../../../../src/config/settings";
 import { DispatchError, Invalid } from "../../../../src/lib/errors";
 import { memoryLogger } from "../../../../src/lib/log";
 import { arrive } from "../../../../src/request/arrival";
-import { InstanceDown } from "../../../../src/request/instance/check";
+import { InstanceDown, InstanceImpostor } from "../../../../src/request/instance/check";
 import { EVENTS_PATH, FAILED_SHOWN_MS, Lifecycle, Waiting } from "../../../../src/request/lifecycle/lifecycle";
 import { Metrics } from "../../../../src/request/metrics";
 
@@ -110,5 +110,13 @@ describe("Lifecycle.decide", () => {
     expect(waiting.start?.steps).toMatchObject({ requested: "done", genuine: "done", answering: "running" });
     subject.replaced(bob);
     expect((subject.decide(request("/", "document"), bob) as Waiting).start).toBe(waiting.start);
+  });
+
+  test("another account's listener: refused as ever, but a person watching a start sees that start", () => {
+    const { subject } = lifecycle({ refuse: true });
+    const squatted = new InstanceImpostor(bob, 1002, 1001);
+    expect(subject.decide(request("/", "document"), squatted)).toBe(squatted);
+    const waiting = subject.decide(request("/", "document"), new InstanceDown(bob)) as Waiting;
+    expect((subject.decide(request("/", "document"), squatted) as Waiting).start).toBe(waiting.start);
   });
 });

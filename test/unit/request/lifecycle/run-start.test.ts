@@ -3,9 +3,8 @@
 // at its step with the journal in the log and the unit stopped (unless the
 // wrapper's start itself failed), and a warm-up that only waits for answers.
 import { describe, expect, test } from "bun:test";
-import { DispatchError } from "../../../../src/lib/errors";
 import { memoryLogger } from "../../../../src/lib/log";
-import { InstanceDown } from "../../../../src/request/instance/check";
+import { InstanceDown, InstanceImpostor } from "../../../../src/request/instance/check";
 import { ControlFailed, type InstanceStatus } from "../../../../src/request/lifecycle/control";
 import { runStart, type StartDeps, warmUp } from "../../../../src/request/lifecycle/run-start";
 import { Slots } from "../../../../src/request/lifecycle/slots";
@@ -47,9 +46,7 @@ function host(options: { listensAfter?: number; answersAfter?: number; holder?: 
     genuine() {
       looks++;
       if (looks <= (options.listensAfter ?? 0)) return new InstanceDown(instance);
-      return options.holder === "eve"
-        ? new DispatchError("instance_impostor", "port 4000 is held by uid 1002")
-        : undefined;
+      return options.holder === "eve" ? new InstanceImpostor(instance, 1002, 1001) : undefined;
     },
     async answers() {
       checks++;
