@@ -36,10 +36,12 @@ export const progressOf = (start: Start): ProgressEvent => ({
 const statusLine = (start: Start): string =>
   start.queued ? "Waiting for a free start slot: other workspaces are starting." : "This takes a few seconds.";
 
+/** The steps with their states; after a failure, the steps never reached say so. */
 function stepList(start: Start): string {
+  const word = (state: StepState) => (start.outcome === "failed" && state === "pending" ? "Not reached" : WORD[state]);
   const items = STEPS.map(
     (step) =>
-      `<li id="step-${step}" class="${start.steps[step]}"><span class="state">${WORD[start.steps[step]]}</span> ${LABEL[step]}</li>`,
+      `<li id="step-${step}" class="${start.steps[step]}"><span class="state">${word(start.steps[step])}</span> ${LABEL[step]}</li>`,
   );
   return `<ol class="steps">${items.join("")}</ol>`;
 }

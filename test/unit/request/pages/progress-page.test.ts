@@ -40,6 +40,7 @@ describe("progressPage", () => {
     expect([response.status, response.headers.get("retry-after")]).toEqual([503, "30"]);
     const html = await response.text();
     expect(html).toContain("The step “Listening on its port” failed.");
+    expect(html).toContain('<span class="state">Not reached</span> Answering');
     expect(html).toContain('<code id="request-id">r-start</code>');
     expect(html).toContain('<a class="button" href="">Try again</a>');
     expect(html).not.toContain("EventSource");

@@ -1,0 +1,84 @@
+// On-demand start as a person sees it, with real parts: Chromium → Caddy
+// (forward_auth to the fake outpost) → the dispatcher, whose instance command
+// runs each fake instance as a process of its own. A stopped instance shows
+// the progress page with its steps, then the workspace with its WebSocket; a
+// start that fails shows its failure page; without JavaScript the page
+// refreshes itself to the workspace. Screenshots in .test-results/screenshots/.
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { Browser as Chromium } from "playwright-core";
+import { type FakeOutpost, startFakeOutpost } from "../../src/demo/fake-outpost";
+import { type Caddy, startCaddy } from "../fixtures/caddy";
+import { launchChromium, newPerson, shot, showsText } from "../fixtures/chromium";
+import { type OnDemandStack, startOnDemandStack } from "../fixtures/on-demand-stack";
+
+const PASSWORDS = { dora: "dora-pw", erin: "erin-pw", frank: "frank-pw" };
+
+let stack: OnDemandStack;
+let outpost: FakeOutpost;
+let caddy: Caddy;
+let chrome: Chromium;
+
+beforeAll(async () => {
+  outpost = await startFakeOutpost({ passwords: PASSWORDS });
+  stack = await startOnDemandStack(Object.keys(PASSWORDS), {
+    jwksUrl: outpost.jwksUrl,
+    identityDomains: "example.com",
+  });
+  caddy = await startCaddy(stack.stateRoot, stack.url, outpost);
+  chrome = await launchChromium();
+}, 60_000);
+
+afterAll(async () => {
+  await chrome?.close();
+  await caddy?.stop();
+  await stack?.stop();
+  await outpost?.stop();
+});
+
+const login = (user: keyof typeof PASSWORDS, javaScriptEnabled = true) =>
+  newPerson(chrome, user, PASSWORDS[user], { javaScriptEnabled });
+
+describe("a stopped instance, in a real browser through Caddy", () => {
+  test("8. the progress page with its steps as they happen, then the workspace with its WebSocket", async () => {
+    stack.fault("dora", "--listen-after 1500"); // a start slow enough to watch
+    const { context, page } = await login("dora");
+    const first = await page.goto(`${caddy.url}/notes/today?tab=2`);
+    expect(first?.status()).toBe(200);
+    await expect(page.locator("h1").textContent()).resolves.toBe("Starting dora's workspace");
+    await page.waitForSelector("#step-requested.done");
+    await expect(page.locator("#step-listening .state").textContent()).resolves.toBe("In progress");
+    await shot(page, "8-progress-page");
+    // When the start ends, the page continues to the deep link, which pairs as usual.
+    await showsText(page, "owner", "dora's workspace");
+    await showsText(page, "ws", "connected");
+    expect(new URL(page.url()).pathname + new URL(page.url()).search).toBe("/notes/today?tab=2");
+    expect(stack.count("dora", "starts")).toBe(1);
+    await shot(page, "8-workspace-after-start");
+    await context.close();
+  }, 30_000);
+
+  test("9. a start that fails: the page shows the failed step and the request id, and does not retry", async () => {
+    stack.fault("erin", "refuse");
+    const { context, page } = await login("erin");
+    await page.goto(`${caddy.url}/`);
+    await page.waitForFunction(`document.querySelector("h1")?.textContent === "erin's workspace did not start"`);
+    await expect(page.locator("[role=alert]").textContent()).resolves.toBe("The step “Start requested” failed.");
+    expect(await page.locator("#request-id").textContent()).toMatch(/^[A-Za-z0-9._:-]+$/);
+    await shot(page, "9-start-failed");
+    await page.reload();
+    await expect(page.locator("h1").textContent()).resolves.toBe("erin's workspace did not start");
+    expect(stack.count("erin", "starts")).toBe(0); // the wrapper refused: nothing started, nothing retried
+    await context.close();
+  }, 30_000);
+
+  test("10. without JavaScript the page refreshes itself until the workspace is there", async () => {
+    stack.fault("frank", "--listen-after 500");
+    const { context, page } = await login("frank", false);
+    await page.goto(`${caddy.url}/`);
+    await expect(page.locator("h1").textContent()).resolves.toBe("Starting frank's workspace");
+    await shot(page, "10-progress-without-javascript");
+    await page.waitForSelector("#owner", { timeout: 15_000 });
+    await expect(page.locator("#owner").textContent()).resolves.toBe("frank's workspace");
+    await context.close();
+  }, 30_000);
+});
