@@ -367,6 +367,10 @@ lines.push(
   `First-visit pairing (${PAIRINGS} sequential, fake mint): median ${fmt(median(pairings) / 1000, 1)} ms, of which the mint command alone takes ${fmt(median(mints) / 1000, 1)} ms: dispatcher overhead ${fmt((median(pairings) - median(mints)) / 1000, 2)} ms per pairing${pairingFailures ? ` · ${pairingFailures} failed` : ""}`,
   `Dispatcher RSS: idle ${fmt(idleRss / 1024, 1)} MiB (target ≤ 40), peak ${fmt(peakOverall / 1024, 1)} MiB (target ≤ 100); the bare pass-through (from source, bun): idle ${fmt(bareIdleRss / 1024, 1)} MiB, peak ${fmt(memoryKiB(bareProcess.pid, "VmHWM") / 1024, 1)} MiB`,
 );
+// The lifecycle's steady-state cost and an idle instance's CPU, each its own script (both print one line).
+const lifecycleCost = sh([bun, join(import.meta.dir, "lifecycle-cost.ts"), "--requests", smoke ? "100000" : "2000000"]);
+const idleCpu = sh([bun, join(import.meta.dir, "idle-cpu.ts"), "--seconds", smoke ? "1" : "30"]);
+lines.push(lifecycleCost.trim(), idleCpu.trim());
 const report = lines.join("\n");
 console.log(`\n${report}\n`);
 const resultsDir = join(import.meta.dir, "results");

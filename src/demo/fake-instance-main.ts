@@ -3,7 +3,10 @@
 // holds the port) — or as an attacker squatting someone else's port. Prints a
 // `listening` JSON line on stderr; stops on SIGTERM. Its faults play a start
 // gone wrong: --listen-after (a slow or a never-listening start),
-// --answer-after (listening before answering), --busy (work with no browser).
+// --answer-after (listening before answering), --busy (work with no browser);
+// --poll does what an idle t3 serve does on its own (the idle CPU baseline).
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { type FakeVersion, startFakeT3 } from "./fake-t3";
 
@@ -17,6 +20,22 @@ function burnHalfACpu(): void {
   }, 100);
 }
 
+/**
+ * An idle t3 serve's own work, as a model: every 5 s it looks at its state
+ * (lists and stats its directory, parses and writes back a 64 KiB JSON
+ * document, as its SQLite housekeeping and provider checks would).
+ */
+function pollLikeAnIdleT3(stateDir: string): void {
+  mkdirSync(stateDir, { recursive: true });
+  const state = join(stateDir, "poll-state.json");
+  const blob = JSON.stringify({ threads: Array.from({ length: 400 }, (_, i) => ({ id: i, title: "x".repeat(120) })) });
+  writeFileSync(state, blob);
+  setInterval(() => {
+    for (const entry of readdirSync(stateDir)) statSync(join(stateDir, entry));
+    writeFileSync(state, JSON.stringify(JSON.parse(readFileSync(state, "utf8"))));
+  }, 5000);
+}
+
 export function fakeInstanceMain(args: string[]): "running" {
   const { values } = parseArgs({
     args,
@@ -28,6 +47,7 @@ export function fakeInstanceMain(args: string[]): "running" {
       "listen-after": { type: "string", default: "0" },
       "answer-after": { type: "string", default: "0" },
       busy: { type: "boolean", default: false },
+      poll: { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -36,6 +56,7 @@ export function fakeInstanceMain(args: string[]): "running" {
   let stop = (): void => process.exit(0);
   process.on("SIGTERM", () => stop());
   if (values.busy) burnHalfACpu();
+  if (values.poll) pollLikeAnIdleT3(stateDir);
   setTimeout(() => {
     const instance = startFakeT3({
       version: values.version as FakeVersion,
