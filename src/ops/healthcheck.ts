@@ -4,7 +4,7 @@
 // the dispatcher's own mint and t3 client code.
 import type { Instance } from "../config/table";
 import { type DispatchError, Failure } from "../lib/errors";
-import type { InstanceCheck } from "../request/instance/check";
+import { type InstanceCheck, InstanceDown } from "../request/instance/check";
 import type { Runtime } from "../runtime/runtime";
 import { instanceUrl } from "../t3/address";
 import { checkSession, type Exchanged, exchangeCredential } from "../t3/client";
@@ -63,7 +63,11 @@ export async function checkInstance(instance: Instance, deps: HealthDeps): Promi
   // No credential is minted for, or sent to, a port another account holds.
   if (deps.instances) {
     const genuine = await step("instance", async () => {
-      return deps.instances?.fresh(instance) ?? true;
+      const verdict = deps.instances?.fresh(instance);
+      // Down: the operator's next look is the instance's unit.
+      if (verdict instanceof InstanceDown)
+        return new Failure(verdict.kind, `${verdict.detail}: see systemctl status t3-serve@${instance.osUser}`);
+      return verdict ?? true;
     });
     if (genuine === undefined) return report(false);
   }

@@ -5,7 +5,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type FakeT3, type FakeVersion, type Faults, startFakeT3 } from "../../src/demo/fake-t3";
 import { checkInstance, type HealthDeps } from "../../src/ops/healthcheck";
-import { InstanceImpostor } from "../../src/request/instance/check";
+import { InstanceDown, InstanceImpostor } from "../../src/request/instance/check";
 import { mintCredential } from "../../src/request/pairing/mint";
 import { bunRuntime } from "../../src/runtime/bun/runtime";
 import { runToEnd } from "../fixtures/child";
@@ -80,6 +80,14 @@ describe("healthcheck", () => {
     const result = await checkInstance(route, deps());
     expect(result.steps.map((s) => s.step)).toEqual(["mint", "exchange"]);
     expect(result.ok).toBe(false);
+  });
+
+  test("a port nothing listens on fails at the instance step and names the unit to look at", async () => {
+    const { route } = instance("stopped", "0.0.25");
+    const down = { fresh: () => new InstanceDown(route) };
+    const result = await checkInstance(route, { ...deps(), instances: down });
+    expect(result.steps.map((s) => [s.step, s.ok])).toEqual([["instance", false]]);
+    expect(result.steps[0]?.detail).toContain(`see systemctl status t3-serve@${route.osUser}`);
   });
 
   test("a port held by another account fails at the instance step: nothing minted", async () => {
