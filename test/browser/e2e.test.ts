@@ -5,37 +5,26 @@
 // opens a WebSocket and shows its state. Every scenario keeps a screenshot in
 // .test-results/screenshots/. If Chromium or Caddy cannot start, this fails.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Browser as Chromium } from "playwright-core";
-import { type FakeOutpost, startFakeOutpost } from "../../src/demo/fake-outpost";
-import { type Caddy, startCaddy } from "../fixtures/caddy";
 import { runToEnd } from "../fixtures/child";
-import { launchChromium, newPerson, shot, showsText } from "../fixtures/chromium";
+import { browserFront, newPerson, shot, showsText } from "../fixtures/chromium";
 import { type Stack, startStack, until } from "../fixtures/stack";
 
 const PASSWORDS = { alice: "alice-pw", bob: "bob-pw", carol: "carol-pw" };
 
+let front: Awaited<ReturnType<typeof browserFront<Stack>>>;
 let stack: Stack;
-let outpost: FakeOutpost;
-let caddy: Caddy;
-let chrome: Chromium;
+let caddy: Front["caddy"];
+let chrome: Front["chrome"];
+type Front = typeof front;
 
 beforeAll(async () => {
-  // The front's outpost knows the three people; the dispatcher believes its signed tokens only.
-  outpost = await startFakeOutpost({ passwords: PASSWORDS });
-  stack = await startStack(
-    { alice: "0.0.33", bob: "0.0.24", carol: "0.0.25" },
-    { settings: { jwksUrl: outpost.jwksUrl, identityDomains: "example.com" } },
+  front = await browserFront(PASSWORDS, (settings) =>
+    startStack({ alice: "0.0.33", bob: "0.0.24", carol: "0.0.25" }, { settings }),
   );
-  caddy = await startCaddy(stack.stateRoot, stack.url, outpost);
-  chrome = await launchChromium();
+  ({ stack, caddy, chrome } = front);
 }, 60_000);
 
-afterAll(async () => {
-  await chrome?.close();
-  await caddy?.stop();
-  await stack?.stop();
-  await outpost?.stop();
-});
+afterAll(() => front?.stop());
 
 const login = (user: keyof typeof PASSWORDS) => newPerson(chrome, user, PASSWORDS[user]);
 

@@ -5,35 +5,23 @@
 // start that fails shows its failure page; without JavaScript the page
 // refreshes itself to the workspace. Screenshots in .test-results/screenshots/.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Browser as Chromium } from "playwright-core";
-import { type FakeOutpost, startFakeOutpost } from "../../src/demo/fake-outpost";
-import { type Caddy, startCaddy } from "../fixtures/caddy";
-import { launchChromium, newPerson, shot, showsText } from "../fixtures/chromium";
+import { browserFront, newPerson, shot, showsText } from "../fixtures/chromium";
 import { type OnDemandStack, startOnDemandStack } from "../fixtures/on-demand-stack";
 
 const PASSWORDS = { dora: "dora-pw", erin: "erin-pw", frank: "frank-pw" };
 
+let front: Awaited<ReturnType<typeof browserFront<OnDemandStack>>>;
 let stack: OnDemandStack;
-let outpost: FakeOutpost;
-let caddy: Caddy;
-let chrome: Chromium;
+let caddy: Front["caddy"];
+let chrome: Front["chrome"];
+type Front = typeof front;
 
 beforeAll(async () => {
-  outpost = await startFakeOutpost({ passwords: PASSWORDS });
-  stack = await startOnDemandStack(Object.keys(PASSWORDS), {
-    jwksUrl: outpost.jwksUrl,
-    identityDomains: "example.com",
-  });
-  caddy = await startCaddy(stack.stateRoot, stack.url, outpost);
-  chrome = await launchChromium();
+  front = await browserFront(PASSWORDS, (settings) => startOnDemandStack(Object.keys(PASSWORDS), settings));
+  ({ stack, caddy, chrome } = front);
 }, 60_000);
 
-afterAll(async () => {
-  await chrome?.close();
-  await caddy?.stop();
-  await stack?.stop();
-  await outpost?.stop();
-});
+afterAll(() => front?.stop());
 
 const login = (user: keyof typeof PASSWORDS, javaScriptEnabled = true) =>
   newPerson(chrome, user, PASSWORDS[user], { javaScriptEnabled });

@@ -5,11 +5,12 @@
 // runs the unit's steps itself: its ExecStartPre (`t3-instance env`, as root),
 // then the instance (a fake t3) as the account, with the port the wrapper wrote.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Child, runToEnd, startChild } from "../fixtures/child";
+import { type Child, runToEnd } from "../fixtures/child";
 import { progressEvents } from "../fixtures/on-demand-stack";
-import { Browser, freePort, REPO, SIGNED, settingsEnv, tempDir } from "../fixtures/stack";
+import { asService, linesIn, SavedFiles, serveAsService, uidOf } from "../fixtures/root-host";
+import { Browser, freePort, REPO, tempDir } from "../fixtures/stack";
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn("SKIPPED test/install/instance-wrapper.test.ts: needs root for real sudo and users");
@@ -56,26 +57,10 @@ const JOURNALCTL = `#!/bin/sh\nprintf '%s\\n' "journal of $2: \\"quoted\\" and a
 /** The t3 CLI stand-in for the mint: credentials the fake instance accepts. */
 const T3_CLI = '#!/bin/sh\nexec /usr/local/bin/t3-dispatch fake-t3 "$@"\n';
 
-const asService = (argv: string[]) =>
-  runToEnd([
-    "setpriv",
-    "--reuid=t3-dispatch",
-    "--regid=t3-dispatch",
-    "--init-groups",
-    "env",
-    "-i",
-    "PATH=/usr/bin:/bin",
-    ...argv,
-  ]);
 const instance = (...args: string[]) => asService(["sudo", "-n", WRAPPER, ...args]);
-const unitCalls = () => (existsSync(CALLS) ? readFileSync(CALLS, "utf8").split("\n").filter(Boolean).length : 0);
-const uidOf = async (user: string) => Number((await runToEnd(["id", "-u", user])).stdout.trim());
+const unitCalls = () => linesIn(CALLS);
+const files = new SavedFiles();
 
-const saved = new Map<string, string | undefined>();
-function saveAndWrite(path: string, text: string): void {
-  if (!saved.has(path)) saved.set(path, existsSync(path) ? readFileSync(path, "utf8") : undefined);
-  writeFileSync(path, text);
-}
 function script(path: string, text: string): void {
   writeFileSync(path, text);
   chmodSync(path, 0o755);
@@ -102,23 +87,19 @@ describe.skipIf(!isRoot)("t3-instance (real install, real sudo, real accounts)",
     chmodSync(work, 0o755);
     writeFileSync(join(work, "dispatch.json"), JSON.stringify({ dora: { os_user: PERSON, port } }));
     chmodSync(join(work, "dispatch.json"), 0o644);
-    saveAndWrite(MAP, `# test map\ndora ${PERSON}\nadmin root\ndaemon daemon\n`);
-    saveAndWrite(
+    files.write(MAP, `# test map\ndora ${PERSON}\nadmin root\ndaemon daemon\n`);
+    files.write(
       CONF,
       `USER_MAP=${MAP}\nDISPATCH_FILE=${join(work, "dispatch.json")}\nSYSTEMCTL=${STAND_IN}/systemctl\nJOURNALCTL=${STAND_IN}/journalctl\n`,
     );
-    saveAndWrite(MINT_CONF, `T3_BIN=${STAND_IN}/t3\nUSER_MAP=${MAP}\nMINT_TIMEOUT=10\n`);
-    mkdirSync(join(work, "secret"), { mode: 0o700 });
-    await runToEnd(["chown", "t3-dispatch:t3-dispatch", join(work, "secret")]);
+    files.write(MINT_CONF, `T3_BIN=${STAND_IN}/t3\nUSER_MAP=${MAP}\nMINT_TIMEOUT=10\n`);
   }, 60_000);
 
   afterAll(async () => {
     dispatcher?.process.kill("SIGTERM");
     await dispatcher?.process.exited;
     await runToEnd([join(STAND_IN, "systemctl"), "stop", `t3-serve@${PERSON}.service`]);
-    for (const [path, text] of saved)
-      if (text === undefined) rmSync(path, { force: true });
-      else writeFileSync(path, text);
+    files.restore();
     rmSync(STAND_IN, { recursive: true, force: true });
     rmSync(`/run/t3-serve/${PERSON}.env`, { force: true });
     rmSync("/opt/t3/instances", { recursive: true, force: true });
@@ -236,18 +217,7 @@ describe.skipIf(!isRoot)("t3-instance (real install, real sudo, real accounts)",
   });
 
   test("e2e: a first visit starts the person's instance through real sudo, as their account, on the table's port", async () => {
-    dispatcher = await startChild(
-      ["setpriv", "--reuid=t3-dispatch", "--regid=t3-dispatch", "--init-groups", "/usr/local/bin/t3-dispatch", "serve"],
-      15_000,
-      {
-        PATH: "/usr/bin:/bin",
-        T3D_LISTEN: "127.0.0.1:0",
-        T3D_DISPATCH_FILE: join(work, "dispatch.json"),
-        T3D_METRICS_LISTEN: "127.0.0.1:0",
-        T3D_SECRET_FILE: join(work, "secret", "cookie-secret"),
-        ...settingsEnv(SIGNED),
-      },
-    );
+    dispatcher = await serveAsService(work);
     const browser = new Browser(dispatcher.url, "dora@example.com");
     const page = await browser.fetch("/", { document: true });
     expect([page.status, await page.text()]).toEqual([200, expect.stringContaining("Starting dora's workspace")]);

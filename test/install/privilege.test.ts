@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { mintCredential } from "../../src/request/pairing/mint";
 import { bunRuntime } from "../../src/runtime/bun/runtime";
 import { type Child, runToEnd, startChild } from "../fixtures/child";
-import { Browser, freePort, REPO, SIGNED, settingsEnv, tempDir } from "../fixtures/stack";
+import { asService, linesIn, SavedFiles, serveAsService, uidOf } from "../fixtures/root-host";
+import { Browser, freePort, REPO, tempDir } from "../fixtures/stack";
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot)
@@ -29,27 +30,10 @@ const UNITS = [
   "t3-autoupdate.timer",
 ];
 
-/** Runs a command as the t3-dispatch service user, with no terminal and a clean environment. */
-const asService = (argv: string[]) =>
-  runToEnd([
-    "setpriv",
-    "--reuid=t3-dispatch",
-    "--regid=t3-dispatch",
-    "--init-groups",
-    "env",
-    "-i",
-    "PATH=/usr/bin:/bin",
-    ...argv,
-  ]);
+/** The mint wrapper through sudo, as the service user runs it. */
 const mint = (...args: string[]) => asService(["sudo", "-n", WRAPPER, ...args]);
-const cliCalls = () => (existsSync(CALLS) ? readFileSync(CALLS, "utf8").split("\n").filter(Boolean).length : 0);
-const uidOf = async (user: string) => Number((await runToEnd(["id", "-u", user])).stdout.trim());
-
-const saved = new Map<string, string | undefined>();
-function saveAndWrite(path: string, text: string): void {
-  if (!saved.has(path)) saved.set(path, existsSync(path) ? readFileSync(path, "utf8") : undefined);
-  writeFileSync(path, text);
-}
+const cliCalls = () => linesIn(CALLS);
+const files = new SavedFiles();
 
 describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
   const instances: Record<string, Child> = {};
@@ -72,8 +56,8 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
       `#!/bin/sh\necho "$(id -un) $*" >> ${CALLS}\nexec /usr/local/bin/t3-dispatch fake-t3 "$@"\n`,
     );
     chmodSync(join(FAKE_CLI_DIR, "t3"), 0o755);
-    saveAndWrite(CONF, `T3_BIN=${FAKE_CLI_DIR}/t3\nUSER_MAP=${MAP}\nMINT_TIMEOUT=10\n`);
-    saveAndWrite(MAP, "# test map\nalice t3alice\nbob t3bob\nadmin root\ndaemon daemon\n");
+    files.write(CONF, `T3_BIN=${FAKE_CLI_DIR}/t3\nUSER_MAP=${MAP}\nMINT_TIMEOUT=10\n`);
+    files.write(MAP, "# test map\nalice t3alice\nbob t3bob\nadmin root\ndaemon daemon\n");
     const table: Record<string, { os_user: string; port: number }> = {};
     for (const user of USERS) {
       const home = `/home/${user}`;
@@ -95,23 +79,9 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
       table[user.slice(2)] = { os_user: user, port };
     }
     chmodSync(work, 0o755);
-    // Where systemd's StateDirectory= would put the secret: owned by the service user.
-    mkdirSync(join(work, "secret"), { mode: 0o700 });
-    await runToEnd(["chown", "t3-dispatch:t3-dispatch", join(work, "secret")]);
     writeFileSync(join(work, "dispatch.json"), JSON.stringify(table));
     chmodSync(join(work, "dispatch.json"), 0o644);
-    dispatcher = await startChild(
-      ["setpriv", "--reuid=t3-dispatch", "--regid=t3-dispatch", "--init-groups", "/usr/local/bin/t3-dispatch", "serve"],
-      15_000,
-      {
-        PATH: "/usr/bin:/bin",
-        T3D_LISTEN: "127.0.0.1:0",
-        T3D_DISPATCH_FILE: join(work, "dispatch.json"),
-        T3D_METRICS_LISTEN: "127.0.0.1:0",
-        T3D_SECRET_FILE: join(work, "secret", "cookie-secret"),
-        ...settingsEnv(SIGNED),
-      },
-    );
+    dispatcher = await serveAsService(work);
   }, 60_000);
 
   afterAll(async () => {
@@ -121,9 +91,7 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
       instance.process.kill("SIGTERM");
       await instance.process.exited;
     }
-    for (const [path, text] of saved)
-      if (text === undefined) rmSync(path, { force: true });
-      else writeFileSync(path, text);
+    files.restore();
     rmSync(work, { recursive: true, force: true });
   });
 
@@ -280,14 +248,14 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
     const alive = (pid: string) => runToEnd(["kill", "-0", pid]).then((r) => r.code === 0);
     try {
       // The wrapper is the shorter: its exit 124 and message reach the dispatcher. No newline after the last line.
-      saveAndWrite(CONF, `T3_BIN=${slow}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=1`);
+      files.write(CONF, `T3_BIN=${slow}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=1`);
       const started = performance.now();
       const wrapperFirst = await viaSudo(5000);
       expect(String(wrapperFirst)).toContain("exited 124: t3-mint: mint for t3alice timed out after 1s");
       expect(performance.now() - started).toBeLessThan(4500);
 
       // The dispatcher is the shorter: its SIGTERM goes through sudo to the wrapper and on to the mint.
-      saveAndWrite(CONF, `T3_BIN=${slow}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=20\n`);
+      files.write(CONF, `T3_BIN=${slow}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=20\n`);
       rmSync(pids, { force: true });
       const dispatcherFirst = await viaSudo(1000);
       expect(String(dispatcherFirst)).toContain("timed out after 1000 ms");
@@ -301,24 +269,24 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
 
       // Settings the wrapper refuses, running nothing.
       const refused: Record<string, number> = {};
-      saveAndWrite(CONF, `T3_BIN=${slow}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=0\n`);
+      files.write(CONF, `T3_BIN=${slow}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=0\n`);
       refused["MINT_TIMEOUT=0"] = (await mint("t3alice")).code;
       const planted = join(FAKE_CLI_DIR, "calls", "t3"); // calls/ is writable by everyone
       writeFileSync(planted, readFileSync(join(FAKE_CLI_DIR, "t3")));
       chmodSync(planted, 0o755);
-      saveAndWrite(CONF, `T3_BIN=${planted}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=5\n`);
+      files.write(CONF, `T3_BIN=${planted}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=5\n`);
       refused["T3_BIN in a world-writable directory"] = (await mint("t3alice")).code;
       const link = join(FAKE_CLI_DIR, "t3-link");
       rmSync(link, { force: true });
       await runToEnd(["ln", "-s", planted, link]);
-      saveAndWrite(CONF, `T3_BIN=${link}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=5\n`);
+      files.write(CONF, `T3_BIN=${link}\nUSER_MAP=${MAP}\nMINT_TIMEOUT=5\n`);
       refused["T3_BIN a root link into a world-writable directory"] = (await mint("t3alice")).code;
       rmSync(planted);
       rmSync(link);
       console.log("wrapper settings refused:", refused);
       expect(Object.values(refused)).toEqual([69, 69, 69]);
     } finally {
-      saveAndWrite(CONF, `T3_BIN=${FAKE_CLI_DIR}/t3\nUSER_MAP=${MAP}\nMINT_TIMEOUT=10\n`);
+      files.write(CONF, `T3_BIN=${FAKE_CLI_DIR}/t3\nUSER_MAP=${MAP}\nMINT_TIMEOUT=10\n`);
     }
   }, 30_000);
 
@@ -355,7 +323,7 @@ describe.skipIf(!isRoot)("privilege boundary (real install, real sudo)", () => {
     const install = (version: string) => runToEnd(["/usr/local/bin/t3-install-version", version]);
     const installUid = await uidOf("t3-install");
     try {
-      saveAndWrite(settings, `PREFIX_ROOT=${prefix}\nSPEC=${FAKE_CLI_DIR}/t3-{version}.tgz\nINSTALL_TIMEOUT=120`);
+      files.write(settings, `PREFIX_ROOT=${prefix}\nSPEC=${FAKE_CLI_DIR}/t3-{version}.tgz\nINSTALL_TIMEOUT=120`);
       // A hostile version is refused before anything is made or run.
       for (const version of ["../../etc", "0.0.99;id", "--help"]) expect((await install(version)).code).toBe(65);
       expect(existsSync(prefix)).toBe(false);
