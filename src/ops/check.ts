@@ -1,6 +1,8 @@
 // `t3-dispatch check`: everything `serve` needs, checked before it is needed —
-// the table, the trusted peers, the mint command (present, executable, and the
-// sudo target root-owned), the secret file, and every instance answering.
+// the table, the trusted peers, the mint command and (with on-demand start)
+// the instance command (present, executable, and the sudo target
+// root-owned), the secret file, and every instance answering (or stopped,
+// when it starts on demand).
 // Lists every problem, not just the first.
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -54,21 +56,22 @@ function resolveCommand(name: string): string | undefined {
   return undefined;
 }
 
-function checkMintCommand(argv: string[]): CheckLine[] {
+/** A command the dispatcher runs for a privileged act (`kind`: mint or instance). */
+function checkWrapperCommand(kind: string, argv: string[]): CheckLine[] {
   const [program = "", ...rest] = argv;
   const resolved = resolveCommand(program);
   const lines: CheckLine[] = [
     {
       ok: resolved !== undefined,
-      what: `mint command ${program}: ${resolved ? `found at ${resolved}` : "not found or not executable"}`,
+      what: `${kind} command ${program}: ${resolved ? `found at ${resolved}` : "not found or not executable"}`,
     },
   ];
   if (program.endsWith("sudo")) {
     // The wrapper sudo runs must be root-owned and writable by root alone, or the boundary is void.
     const target = rest.find((arg) => arg.startsWith("/"));
     if (target === undefined)
-      return [...lines, { ok: false, what: "mint command: sudo without an absolute command path" }];
-    if (!existsSync(target)) return [...lines, { ok: false, what: `mint wrapper ${target}: missing` }];
+      return [...lines, { ok: false, what: `${kind} command: sudo without an absolute command path` }];
+    if (!existsSync(target)) return [...lines, { ok: false, what: `${kind} wrapper ${target}: missing` }];
     for (const path of [target, dirname(target)]) {
       const stat = statSync(path);
       const safe = stat.uid === 0 && (stat.mode & 0o022) === 0;
@@ -115,14 +118,24 @@ export async function checkAll(settings: Settings): Promise<CheckLine[]> {
         what: `local-part keys (${localKeys.join(", ")}) match that name at any domain: set identityDomains`,
       });
   }
+  const { onDemand } = settings.lifecycle;
   if (!addressesFor(settings.upstreamHost)) {
-    lines.push({
-      ok: true,
-      warning: true,
-      what: `upstreamHost ${settings.upstreamHost} is not local: who listens on its ports is not checked`,
-    });
+    lines.push(
+      onDemand
+        ? {
+            ok: false,
+            what: `onDemand starts instances on this host, but upstreamHost ${settings.upstreamHost} is not`,
+          }
+        : {
+            ok: true,
+            warning: true,
+            what: `upstreamHost ${settings.upstreamHost} is not local: who listens on its ports is not checked`,
+          },
+    );
   }
-  lines.push(...checkMintCommand(settings.mintCommand), checkSecret(settings.secretFile));
+  lines.push(...checkWrapperCommand("mint", settings.mintCommand));
+  if (onDemand) lines.push(...checkWrapperCommand("instance", settings.lifecycle.command));
+  lines.push(checkSecret(settings.secretFile));
   if (table) {
     const answers = await Promise.all(
       [...table.values()].map(async (instance) => ({
@@ -130,10 +143,12 @@ export async function checkAll(settings: Settings): Promise<CheckLine[]> {
         version: await fetchServerVersion(instanceUrl(settings.upstreamHost, instance.port), settings.sessionTimeoutMs),
       })),
     );
+    // With on-demand start, an instance that does not answer is stopped until its person arrives.
+    const silent = onDemand ? "stopped (starts when its person arrives)" : "not answering";
     for (const { instance, version } of answers) {
       lines.push({
-        ok: version !== undefined,
-        what: `${instance.user} → ${instance.osUser}@${settings.upstreamHost}:${instance.port}: ${version === undefined ? "not answering" : `t3 ${version}`}`,
+        ok: version !== undefined || onDemand,
+        what: `${instance.user} → ${instance.osUser}@${settings.upstreamHost}:${instance.port}: ${version === undefined ? silent : `t3 ${version}`}`,
       });
     }
   }

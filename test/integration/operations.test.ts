@@ -83,6 +83,8 @@ describe("operations", () => {
       join(stack.stateRoot, "secret"),
       "--accounts-file",
       join(stack.stateRoot, "passwd"),
+      "--on-demand",
+      "off",
     ];
     try {
       const good = await runToEnd([
@@ -119,6 +121,23 @@ describe("operations", () => {
         expect(bad.stdout).toContain(problem);
       }
       expect(bad.stdout).toContain("3 problem(s)"); // with peer proof on TCP
+      // With on-demand start a stopped instance is no problem, and the instance command is checked instead.
+      const onDemand = await runToEnd([
+        process.execPath,
+        main,
+        "check",
+        ...common,
+        ...signed,
+        "--mint-command",
+        fakeMintCommand(stack.stateRoot),
+        "--on-demand",
+        "on",
+        "--instance-command",
+        `${process.execPath} ${main} fake-instance-control --root ${stack.stateRoot}`,
+      ]);
+      expect(onDemand.stdout).toContain(`ok      instance command ${process.execPath}: found`);
+      expect(onDemand.stdout).toContain(": stopped (starts when its person arrives)");
+      expect([onDemand.code, onDemand.stdout]).toEqual([0, expect.stringContaining("no problems found")]);
       // Settings that cannot be used are found before anything is tried, all of them, with exit 2.
       const unusable = await runToEnd([
         process.execPath,
