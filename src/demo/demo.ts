@@ -17,6 +17,8 @@ import { OUTPOST_AUDIENCE, OUTPOST_ISSUER, startFakeOutpost } from "./fake-outpo
 import { freePort } from "./free-port";
 import { startFront } from "./front";
 
+const DEMO_IDLE = "45s";
+
 /** Waits (up to 10 s) until the instance on `port` answers: the demo opens with alice's running. */
 async function answering(port: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -71,6 +73,8 @@ export async function runDemo(frontPort: number, log: Logger): Promise<(() => Pr
       dispatchFile,
       mintCommand: [...selfCommand(), "fake-mint", "--state-root", stateRoot].join(" "),
       instanceCommand: [...selfCommand(), "fake-instance-control", "--root", stateRoot].join(" "),
+      // Short enough to watch: leave a workspace alone this long and its next visit starts it again.
+      idleTimeout: DEMO_IDLE,
       secretFile: join(stateRoot, "cookie-secret"),
       metricsListen: "127.0.0.1:0",
     },
@@ -90,6 +94,7 @@ export async function runDemo(frontPort: number, log: Logger): Promise<(() => Pr
       `  dispatcher               ${dispatcher.url} (metrics: ${dispatcher.metricsUrl}/metrics)`,
       "",
       `Open ${front.url}/ and pick a user (the front plays Traefik + Authentik).`,
+      `An instance nobody uses for ${DEMO_IDLE} is stopped; its next visit starts it again.`,
       "Press Ctrl-C to stop.",
       "",
     ].join("\n"),
