@@ -163,3 +163,28 @@ describe("a start that goes wrong", () => {
     expect(performance.now() - started).toBeLessThan(1000);
   });
 });
+
+describe("maxConcurrentStarts", () => {
+  let stack: OnDemandStack;
+  beforeAll(async () => {
+    stack = await startOnDemandStack(["gus", "hal"], { maxConcurrentStarts: "1" });
+  });
+  afterAll(() => stack.stop());
+
+  test("one start at a time across the host: the second person waits on the same page, told why", async () => {
+    for (const user of ["gus", "hal"]) stack.fault(user, "--listen-after 600");
+    const gus = new Browser(stack.url, "gus@example.com");
+    const hal = new Browser(stack.url, "hal@example.com");
+    expect((await gus.fetch("/", { document: true })).status).toBe(200);
+    const waiting = await hal.fetch("/", { document: true });
+    expect([waiting.status, await waiting.text()]).toEqual([
+      200,
+      expect.stringContaining("Waiting for a free start slot"),
+    ]);
+    const [gusEvents, halEvents] = await Promise.all([eventsOf(gus), eventsOf(hal)]);
+    expect(halEvents[0]?.queued).toBe(true);
+    expect([gusEvents.at(-1)?.outcome, halEvents.at(-1)?.outcome]).toEqual(["ready", "ready"]);
+    const started = stack.log.lines.filter((l) => l.event === "instance_started").map((l) => l.user);
+    expect(started).toEqual(["gus", "hal"]); // one after the other
+  });
+});
