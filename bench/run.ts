@@ -6,6 +6,10 @@
 // /proc/<pid>/stat), new upstream connections per request, and its RSS.
 //   bun bench/run.ts            the timed run (~5 minutes)
 //   bun bench/run.ts --smoke    every case once, briefly; asserts only that each answered correctly
+//   bun bench/run.ts --only "1 MiB" --profile DIR
+//                               only the cases whose name contains the text; with --profile the
+//                               dispatcher runs from source under Bun's sampling profiler and
+//                               writes its profile (.cpuprofile and .md) to DIR when the run ends
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -13,6 +17,10 @@ import type { Subprocess } from "bun";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 
 const smoke = process.argv.includes("--smoke");
+const option = (name: string) =>
+  process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined;
+const only = option("--only");
+const profileDir = option("--profile");
 const ROUNDS = smoke ? 1 : 3;
 const SECONDS = smoke ? 1 : 6;
 const CONNECTIONS = 64;
@@ -177,12 +185,23 @@ const accounts = join(work, "passwd");
 writeFileSync(accounts, `bench:x:${process.getuid?.() ?? 0}:0::/nonexistent:/bin/false\n`);
 const front = { "x-authentik-username": "bench", "x-authentik-jwt": token };
 const logFile = join(work, "dispatcher.log");
+// Profiled: from source (the compiled binary takes no runtime flags), sampled every 100 µs.
+const dispatcherCommand = profileDir
+  ? [
+      bun,
+      "--cpu-prof",
+      "--cpu-prof-md",
+      `--cpu-prof-dir=${profileDir}`,
+      "--cpu-prof-interval=100",
+      join(repo, "src/main.ts"),
+    ]
+  : [binary];
 const dispatcherProcess = Bun.spawn(
   [
     "taskset",
     "-c",
     "0",
-    binary,
+    ...dispatcherCommand,
     "serve",
     "--listen",
     "127.0.0.1:0",
@@ -258,7 +277,7 @@ const cases: Array<{ name: string; path: string; headers: string[]; script?: str
 ];
 
 const rows: Row[] = [];
-for (const c of cases) {
+for (const c of cases.filter((c) => only === undefined || c.name.includes(only))) {
   const row: Row = {
     name: c.name,
     direct: [],
@@ -375,9 +394,15 @@ const report = lines.join("\n");
 console.log(`\n${report}\n`);
 const resultsDir = join(import.meta.dir, "results");
 mkdirSync(resultsDir, { recursive: true });
-const resultFile = join(resultsDir, smoke ? "smoke.md" : "latest.md");
+const resultFile = join(resultsDir, smoke ? "smoke.md" : only || profileDir ? "partial.md" : "latest.md");
 writeFileSync(resultFile, `${report}\n`);
 console.log(`written to ${resultFile}`);
 if (failed > 0) console.error(`benchmark: ${failed} case(s) did not answer correctly`);
+// A profiled dispatcher writes its profile when it stops: let it stop on its own.
+if (profileDir) {
+  dispatcherProcess.kill("SIGTERM");
+  await dispatcherProcess.exited;
+  console.log(`profile written to ${profileDir}`);
+}
 // The children keep the event loop alive: exit explicitly (the exit hook kills them).
 process.exit(failed > 0 ? 1 : 0);
