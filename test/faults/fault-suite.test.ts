@@ -5,6 +5,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startChild } from "../fixtures/child";
+import { progressEvents, startOnDemandStack } from "../fixtures/on-demand-stack";
 import {
   Browser,
   fakeMintCommand,
@@ -417,4 +418,98 @@ describe("operations", () => {
       await stack.stop();
     }
   }, 40_000);
+});
+
+describe("instance lifecycle", () => {
+  /** The events of the start a person's page waits on, to the end. */
+  const startOutcome = async (browser: Browser) =>
+    (await progressEvents(() => browser.fetch("/_t3d/start/events"))).at(-1);
+
+  test("100 concurrent first visits to a stopped instance: 1 start, then 1 mint", async () => {
+    const stack = await startOnDemandStack(["alice"]);
+    try {
+      stack.fault("alice", "--listen-after 300");
+      const browsers = Array.from({ length: 100 }, () => new Browser(stack.url, "alice@example.com"));
+      const pages = await Promise.all(browsers.map((b) => navigate(b)));
+      const outcome = await startOutcome(browsers[0] as Browser);
+      const pairs = await Promise.all(browsers.map((b) => navigate(b)));
+      const mints = readFileSync(join(stack.stateRoot, "alice", "mint.log"), "utf8")
+        .split("\n")
+        .filter(Boolean);
+      record(
+        "100 first visits to a stopped instance",
+        `${pages.filter((p) => p.status === 200).length} progress pages, ${stack.count("alice", "starts")} start (${outcome?.outcome}), ${pairs.filter((p) => p.status === 302).length} × 302, ${mints.length} mint`,
+      );
+      expect([stack.count("alice", "starts"), outcome?.outcome, mints.length]).toEqual([1, "ready", 1]);
+    } finally {
+      await stack.stop();
+    }
+  });
+
+  test("an instance command that hangs: bounded by startTimeout, shown at its step, not retried", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "hang.sh"), "#!/bin/sh\nexec sleep 600\n");
+    const stack = await startOnDemandStack(["alice"], {
+      instanceCommand: `sh ${join(dir, "hang.sh")}`,
+      startTimeout: "1s",
+    });
+    try {
+      const browser = new Browser(stack.url, "alice@example.com");
+      const started = performance.now();
+      await navigate(browser);
+      const outcome = await startOutcome(browser);
+      const ms = Math.round(performance.now() - started);
+      const again = await Promise.all([1, 2, 3, 4, 5].map(() => navigate(browser)));
+      await until(() => stack.log.lines.some((l) => l.event === "instance_start_failed"), 10_000);
+      const failures = stack.log.lines.filter((l) => l.event === "instance_start_failed").length;
+      record(
+        "instance command hangs (startTimeout 1 s)",
+        `failed at ${Object.entries(outcome?.steps ?? {}).find(([, s]) => s === "failed")?.[0]} after ${ms} ms; 5 more visits: ${[...new Set(again.map((a) => a.status))]}, ${failures} start`,
+      );
+      expect([outcome?.outcome, outcome?.steps.requested, failures]).toEqual(["failed", "failed", 1]);
+      expect(again.every((a) => a.status === 503)).toBe(true);
+      expect(ms).toBeGreaterThanOrEqual(1000);
+    } finally {
+      await stack.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("an instance that crashes while in use: the next navigation starts it again", async () => {
+    const stack = await startOnDemandStack(["alice"]);
+    try {
+      const browser = new Browser(stack.url, "alice@example.com");
+      await navigate(browser);
+      expect((await startOutcome(browser))?.outcome).toBe("ready");
+      expect((await navigate(browser)).status).toBe(302);
+      const pid = Number(readFileSync(join(stack.stateRoot, "instances", "alice.pid"), "utf8"));
+      process.kill(pid, "SIGKILL"); // a crash: no stop through the wrapper
+      await until(() => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      const api = await browser.fetch("/api/x");
+      const page = await navigate(browser);
+      const outcome = await startOutcome(browser);
+      const back = await navigate(browser);
+      record(
+        "instance crashes while in use",
+        `API ${api.status}, then a navigation: ${page.status} (progress page), start ${outcome?.outcome}, then ${back.status}`,
+      );
+      // The API request is told the instance is stopped (only a navigation starts it).
+      expect([api.status, page.status, outcome?.outcome, stack.count("alice", "starts")]).toEqual([
+        503,
+        200,
+        "ready",
+        2,
+      ]);
+      expect([302, 200]).toContain(back.status); // a new instance: its sessions are gone, so it pairs again
+    } finally {
+      await stack.stop();
+    }
+  });
 });
