@@ -184,7 +184,8 @@ describe("maxConcurrentStarts", () => {
     const [gusEvents, halEvents] = await Promise.all([eventsOf(gus), eventsOf(hal)]);
     expect(halEvents[0]?.queued).toBe(true);
     expect([gusEvents.at(-1)?.outcome, halEvents.at(-1)?.outcome]).toEqual(["ready", "ready"]);
-    const started = stack.log.lines.filter((l) => l.event === "instance_started").map((l) => l.user);
-    expect(started).toEqual(["gus", "hal"]); // one after the other
+    const started = () => stack.log.lines.filter((l) => l.event === "instance_started").map((l) => l.user);
+    await until(() => started().length === 2, 5000); // a Deno dispatcher's log comes through a pipe
+    expect(started()).toEqual(["gus", "hal"]); // one after the other
   });
 });
