@@ -3,6 +3,7 @@
 // the page refreshes itself instead. When the start ends the page reloads
 // the same URL (the original deep link), which then pairs as usual. A failed
 // start shows the step that failed and the request id in the operator's log.
+import { EVENTS_PATH } from "../lifecycle/lifecycle";
 import { STEPS, type Start, type StepName, type StepState } from "../lifecycle/start";
 import { escapeHtml, pageHtml, pageResponse } from "./layout";
 
@@ -52,7 +53,7 @@ const done = (start: Start): number => STEPS.filter((step) => start.steps[step] 
 const SCRIPT = `<script>
 (() => {
   const word = ${JSON.stringify(WORD)};
-  const events = new EventSource("/_t3d/start/events");
+  const events = new EventSource(${JSON.stringify(EVENTS_PATH)});
   events.onmessage = (message) => {
     const progress = JSON.parse(message.data);
     if (progress.outcome !== "starting") { events.close(); location.reload(); return; }
