@@ -22,7 +22,7 @@ const lifecycle = new Lifecycle({
     stop: async () => undefined,
     status: async () => ({ unit: "u", active: "active", since: null, memory_bytes: null, cpu_usec: 0, journal: [] }),
   },
-  instances: { fresh: () => undefined, check: () => undefined },
+  instances: { fresh: () => undefined, listening: () => true },
   table: () => [alice],
   answers: async () => true,
   stopped() {},

@@ -53,7 +53,7 @@ async function prerequisites(
 /** How many of the table's instances listen on their port, as their own account (on the shared snapshot). */
 function running(routing: Routing, instances: InstanceCheck): number {
   const up = new Set<string>();
-  for (const instance of routing.instances()) if (instances.check(instance) === undefined) up.add(instance.osUser);
+  for (const instance of routing.instances()) if (instances.listening(instance)) up.add(instance.osUser);
   return up.size;
 }
 

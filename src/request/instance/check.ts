@@ -58,6 +58,8 @@ export interface InstanceCheck {
   check(instance: Instance): MaybePromise<Genuineness>;
   /** Asks /proc now, whatever is cached (before a credential leaves). */
   fresh(instance: Instance): Genuineness;
+  /** Its own account listens on its port, on the shared snapshot (no probe, nothing counted): for gauges and sweeps. */
+  listening(instance: Instance): boolean;
   /** Judges a port again on a recent snapshot (after a connection error). */
   forget(port: number): void;
 }
@@ -156,6 +158,10 @@ export function instanceCheck(options: InstanceCheckOptions): InstanceCheck | un
     fresh(instance) {
       readIfOlder(0);
       return counted(judge(instance));
+    },
+    listening(instance) {
+      readIfOlder(SNAPSHOT_MS);
+      return judge(instance) === undefined;
     },
     forget: (port) => void doubted.add(port),
   };

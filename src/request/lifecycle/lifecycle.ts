@@ -33,6 +33,10 @@ export const FAILED_SHOWN_MS = 30_000;
 /** Between two looks at a starting instance (its port, then its session check). */
 const POLL_MS = 200;
 
+/** The instance a refusal is about, when it is the port's holder that refused (down, or an impostor). */
+const instanceOf = (refused: DispatchError): Instance | undefined =>
+  refused instanceof InstanceDown || refused instanceof InstanceImpostor ? refused.instance : undefined;
+
 /** The person waits on this start (a page or its event stream); `undefined`: nothing starts and nothing needs to. */
 export class Waiting {
   constructor(
@@ -47,7 +51,7 @@ export type LifecycleVerdict = Instance | Waiting | DispatchError;
 export interface LifecycleDeps {
   settings: LifecycleSettings;
   control: InstanceControl;
-  instances: Pick<InstanceCheck, "fresh" | "check">;
+  instances: Pick<InstanceCheck, "fresh" | "listening">;
   /** The table's instances now (for the idle sweep). */
   table(): Iterable<Instance>;
   /** Does the instance answer its session check? */
@@ -63,8 +67,10 @@ export class Lifecycle {
   private readonly starts = new Map<string, Start>();
   private readonly run: StartDeps;
   private readonly activity = new Activity();
+  private readonly idleStop: boolean;
 
   constructor(private readonly deps: LifecycleDeps) {
+    this.idleStop = deps.settings.idleTimeoutMs > 0;
     this.run = {
       control: deps.control,
       slots: new Slots(deps.settings.maxConcurrentStarts),
@@ -80,24 +86,28 @@ export class Lifecycle {
     };
   }
 
-  /** A person's traffic reached the instance (an answered request, a frame): it is in use. */
+  /** A person's traffic reached the instance (an answered request, a frame): it is in use. Kept only for idle stop. */
   active(instance: Instance): void {
-    this.activity.touch(instance.osUser);
+    if (this.idleStop) this.activity.touch(instance.osUser);
   }
 
   /** Stops instances idle for idleTimeout (none if it is 0); the returned function stops the sweep. */
   watchIdle(): () => void {
     const { settings, control, instances, metrics, log } = this.deps;
-    if (settings.idleTimeoutMs <= 0) return () => {};
+    if (!this.idleStop) return () => {};
     const sweep = new IdleSweep(
       {
         idleTimeoutMs: settings.idleTimeoutMs,
         cpuShare: settings.idleCpuShare,
         control,
         instances: () => this.deps.table(),
-        listening: (instance) => instances.check(instance) === undefined,
+        listening: (instance) => instances.listening(instance),
         starting: (osUser) => this.current(osUser) !== undefined,
-        stopped: (instance) => this.deps.stopped(instance),
+        stopped: (instance) => {
+          // Judged again now: a cached "genuine" must not send the next request to the port just closed.
+          instances.fresh(instance);
+          this.deps.stopped(instance);
+        },
         metrics,
         log,
       },
@@ -106,18 +116,24 @@ export class Lifecycle {
     return sweep.every(sweepEvery(settings.idleTimeoutMs));
   }
 
-  /** The hot path is one map lookup: nothing starts for most requests. */
+  /**
+   * The hot path is one map lookup: nothing starts for most requests. A start
+   * under way is what the person waits on, whatever the port shows (another
+   * account's listener then fails that start: they watch it, not a bare 502).
+   * Nothing listening: a navigation starts the instance; anything else is told.
+   */
   decide(record: RequestRecord, admitted: Admission): LifecycleVerdict {
-    if (admitted instanceof InstanceDown) return this.down(record, admitted);
-    if (admitted instanceof InstanceImpostor) {
-      // Someone else's listener while a start runs: the person watches that start fail, not a bare 502.
-      const start = this.current(admitted.instance.osUser);
-      return start ? this.waitOn(record, start) : admitted;
-    }
-    if (admitted instanceof DispatchError) return admitted;
-    const start = this.current(admitted.osUser);
+    const instance = admitted instanceof DispatchError ? instanceOf(admitted) : admitted;
+    if (instance === undefined) return admitted;
+    const start = this.current(instance.osUser);
     if (start !== undefined) return this.waitOn(record, start);
-    return record.url.pathname.startsWith(RESERVED_PREFIX) ? this.reserved(record, undefined) : admitted;
+    if (admitted instanceof InstanceImpostor) return admitted;
+    if (record.url.pathname.startsWith(RESERVED_PREFIX)) return this.reserved(record, undefined);
+    if (!(admitted instanceof InstanceDown)) return admitted;
+    if (!record.html) {
+      return new DispatchError("instance_stopped", `${record.url.pathname} while the instance is stopped`);
+    }
+    return new Waiting(this.begin(instance, record.id), "page");
   }
 
   /** A new listener on the instance's port (it restarted, not by us): it is ready once it answers. */
@@ -135,17 +151,6 @@ export class Lifecycle {
     if (start.outcome === "failed" && Date.now() - start.endedAt < FAILED_SHOWN_MS) return start;
     this.starts.delete(osUser);
     return undefined;
-  }
-
-  /** Nothing listens: a navigation starts the instance (or joins its start); anything else waits or is told. */
-  private down(record: RequestRecord, down: InstanceDown): LifecycleVerdict {
-    const start = this.current(down.instance.osUser);
-    if (start !== undefined) return this.waitOn(record, start);
-    if (record.url.pathname.startsWith(RESERVED_PREFIX)) return this.reserved(record, undefined);
-    if (!record.html) {
-      return new DispatchError("instance_stopped", `${record.url.pathname} while the instance is stopped`);
-    }
-    return new Waiting(this.begin(down.instance, record.id), "page");
   }
 
   private begin(instance: Instance, requestId: string): Start {

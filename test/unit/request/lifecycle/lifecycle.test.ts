@@ -31,7 +31,7 @@ function lifecycle(options: { refuse?: boolean } = {}) {
     },
     instances: {
       fresh: (instance) => (up ? undefined : new InstanceDown(instance)),
-      check: (instance) => (up ? undefined : new InstanceDown(instance)),
+      listening: () => up,
     },
     table: () => [bob],
     answers: async () => up,
