@@ -12,6 +12,7 @@ import { Failure, Invalid } from "../lib/errors";
 import { memoryLogger } from "../lib/log";
 import { addressesFor } from "../request/instance/listeners";
 import { proofFromSettings } from "../request/proof/from-settings";
+import { onDemandElsewhere } from "../server/wiring";
 import { instanceUrl } from "../t3/address";
 import { fetchServerVersion } from "../t3/client";
 
@@ -119,19 +120,14 @@ export async function checkAll(settings: Settings): Promise<CheckLine[]> {
       });
   }
   const { onDemand } = settings.lifecycle;
-  if (!addressesFor(settings.upstreamHost)) {
-    lines.push(
-      onDemand
-        ? {
-            ok: false,
-            what: `onDemand starts instances on this host, but upstreamHost ${settings.upstreamHost} is not`,
-          }
-        : {
-            ok: true,
-            warning: true,
-            what: `upstreamHost ${settings.upstreamHost} is not local: who listens on its ports is not checked`,
-          },
-    );
+  const elsewhere = onDemandElsewhere(settings);
+  if (elsewhere) lines.push({ ok: false, what: elsewhere.detail });
+  else if (!addressesFor(settings.upstreamHost)) {
+    lines.push({
+      ok: true,
+      warning: true,
+      what: `upstreamHost ${settings.upstreamHost} is not local: who listens on its ports is not checked`,
+    });
   }
   lines.push(...checkWrapperCommand("mint", settings.mintCommand));
   if (onDemand) lines.push(...checkWrapperCommand("instance", settings.lifecycle.command));

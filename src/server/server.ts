@@ -20,7 +20,7 @@ import { runtime } from "../runtime/current";
 import type { Listening, OpenSockets } from "../runtime/runtime";
 import { watchFile } from "../runtime/watch";
 import { restrictSocket } from "./unix-socket";
-import { instancesFor, lifecycleFor, minterFor } from "./wiring";
+import { instancesFor, lifecycleFor, minterFor, onDemandElsewhere } from "./wiring";
 
 export interface Running extends Listening {
   routing: Routing;
@@ -35,16 +35,13 @@ async function prerequisites(
 ): Promise<{ table: DispatchTable; proof: Proof } | Invalid> {
   const table = await readTableFile(settings.dispatchFile);
   const proof = await proofFromSettings(settings, log);
-  const local = addressesFor(settings.upstreamHost) !== undefined;
-  const blind = local ? listenersUnreadable() : undefined;
-  const remote = settings.lifecycle.onDemand && !local;
+  const blind = addressesFor(settings.upstreamHost) ? listenersUnreadable() : undefined;
+  const remote = onDemandElsewhere(settings);
   const problems = [
     ...(table instanceof Invalid ? table.problems.map((p) => `${settings.dispatchFile}: ${p}`) : []),
     ...(proof instanceof Failure ? [proof.detail] : []),
     ...(blind ? [blind.detail] : []),
-    ...(remote
-      ? [`onDemand starts instances on this host, but upstreamHost ${settings.upstreamHost} is not: set onDemand off`]
-      : []),
+    ...(remote ? [remote.detail] : []),
   ];
   if (table instanceof Invalid || proof instanceof Failure || blind || remote) return new Invalid(problems);
   return { table, proof };

@@ -9,6 +9,7 @@ import type { Logger } from "../lib/log";
 import { Accounts } from "../request/instance/accounts";
 import { type InstanceCheck, type InstanceCheckOptions, instanceCheck } from "../request/instance/check";
 import { connects } from "../request/instance/connects";
+import { addressesFor } from "../request/instance/listeners";
 import { commandControl } from "../request/lifecycle/control";
 import { Lifecycle, type LifecycleDeps } from "../request/lifecycle/lifecycle";
 import { mintCredential } from "../request/pairing/mint";
@@ -37,6 +38,15 @@ export const minterFor =
       timeoutMs: settings.mintTimeoutMs,
       run: runtime.runCommand,
     });
+
+/** Why on-demand start cannot work with these settings (the wrapper starts instances here, they are elsewhere), or undefined. */
+export function onDemandElsewhere(settings: Settings): Failure<"on_demand_elsewhere"> | undefined {
+  if (!settings.lifecycle.onDemand || addressesFor(settings.upstreamHost)) return undefined;
+  return new Failure(
+    "on_demand_elsewhere",
+    `onDemand starts instances on this host, but upstreamHost ${settings.upstreamHost} is not: set onDemand off`,
+  );
+}
 
 /** On-demand start and idle stop through the instance wrapper (undefined: off, or instances not on this host). */
 export function lifecycleFor(
