@@ -6,6 +6,7 @@ import type { ServerWebSocket } from "bun";
 
 const small = new Uint8Array(2048).fill(97);
 const big = new Uint8Array(1024 * 1024).fill(98);
+let huge: Uint8Array | undefined;
 const connections = new Set<string>();
 const sessions = new Set<string>(["bench-session"]);
 const html = { "content-type": "text/html; charset=utf-8" };
@@ -24,6 +25,10 @@ const server = Bun.serve({
         return new Response(small, { headers: html });
       case "/1m":
         return new Response(big, { headers: { "content-type": "application/octet-stream" } });
+      case "/32m":
+        // For slow readers: far more than any buffer between them and this server.
+        huge ??= new Uint8Array(32 * 1024 * 1024).fill(99);
+        return new Response(huge, { headers: { "content-type": "application/octet-stream" } });
       case "/echo":
         return new Response(request.body, { headers: { "content-type": "application/octet-stream" } });
       case "/api/auth/browser-session": {
