@@ -458,10 +458,11 @@ lines.push(
   `Memory: idle RSS ${fmt(idleRss / 1024, 1)} MiB (target ≤ 40: ${smoke ? "n/a" : idleRss <= 40 * 1024 ? "met" : "MISSED"}), the bare pass-through's (from source, bun) ${fmt(bareIdleRss / 1024, 1)} MiB; peak RSS after the 64 parallel 1 MiB downloads ${fmt(bodyPeak.dispatcher / 1024, 1)} MiB against bare ${fmt(bodyPeak.bare / 1024, 1)} MiB (target ≤ bare: ${smoke || Number.isNaN(bodyPeak.bare) ? "n/a" : bodyPeak.dispatcher <= bodyPeak.bare ? "met" : "MISSED"}); peak over the whole run ${fmt(peakOverall / 1024, 1)} MiB`,
   `Slow readers (each reads /32m at 200 KiB/s for ${SLOW_SECONDS} s), RSS added while they read, bare / dispatcher: ${slow.map((s) => `${s.count} readers ${fmt(s.bare / 1024, 1)} / ${fmt(s.dispatcher / 1024, 1)} MiB`).join("; ")}`,
 );
-// The lifecycle's steady-state cost and an idle instance's CPU, each its own script (both print one line).
+// The lifecycle's steady-state cost, an idle instance's CPU and the stack's memory floor, each its own script (one line each).
 const lifecycleCost = sh([bun, join(import.meta.dir, "lifecycle-cost.ts"), "--requests", smoke ? "100000" : "2000000"]);
 const idleCpu = sh([bun, join(import.meta.dir, "idle-cpu.ts"), "--seconds", smoke ? "1" : "30"]);
-lines.push(lifecycleCost.trim(), idleCpu.trim());
+const stackFloor = sh([bun, join(import.meta.dir, "stack-floor.ts")]);
+lines.push(lifecycleCost.trim(), idleCpu.trim(), stackFloor.trim());
 const report = lines.join("\n");
 console.log(`\n${report}\n`);
 const resultsDir = join(import.meta.dir, "results");
