@@ -4,7 +4,7 @@
 // (wrk, the fake instance, the WebSocket client) to core 1. Reports medians and
 // the ratio dispatcher ÷ direct, the dispatcher's CPU µs per request (from
 // /proc/<pid>/stat), new upstream connections per request, and its RSS.
-//   bun bench/run.ts            the timed run (~5 minutes)
+//   bun bench/run.ts            the timed run (~9 minutes)
 //   bun bench/run.ts --smoke    every case once, briefly; asserts only that each answered correctly
 //   bun bench/run.ts --only "1 MiB" --profile DIR
 //                               only the cases whose name contains the text; with --profile the
@@ -256,6 +256,7 @@ interface Row {
   bareCpuPerRequest: number[];
   cpuPerRequest: number[];
   connsPerRequest: number[];
+  bareConnsPerRequest: number[];
   /** Peak RSS (KiB) of each proxy once the case has run. */
   peakRss: { bare: number; dispatcher: number };
   target: Target;
@@ -295,13 +296,16 @@ for (const c of cases.filter((c) => only === undefined || c.name.includes(only))
     bareCpuPerRequest: [],
     cpuPerRequest: [],
     connsPerRequest: [],
+    bareConnsPerRequest: [],
     peakRss: { bare: 0, dispatcher: 0 },
     target: c.target,
   };
-  const runBare = () => {
+  const runBare = async () => {
     const before = cpuMicros(bareProcess.pid);
+    const connsBefore = await upstreamConnections();
     const result = wrk(bare + c.path, c.headers, c.script);
     row.bareCpuPerRequest.push((cpuMicros(bareProcess.pid) - before) / Math.max(1, result.requests));
+    row.bareConnsPerRequest.push(((await upstreamConnections()) - connsBefore) / Math.max(1, result.requests));
     row.bare.push(result);
   };
   const runDispatcher = async () => {
@@ -316,11 +320,11 @@ for (const c of cases.filter((c) => only === undefined || c.name.includes(only))
     row.direct.push(wrk(upstream + c.path, c.headers, c.script));
     // Bare and dispatcher back to back, in alternating order: a drift of the machine falls on both.
     if (round % 2 === 0) {
-      runBare();
+      await runBare();
       await runDispatcher();
     } else {
       await runDispatcher();
-      runBare();
+      await runBare();
     }
   }
   row.peakRss = { bare: memoryKiB(bareProcess.pid, "VmHWM"), dispatcher: memoryKiB(pid, "VmHWM") };
@@ -418,7 +422,7 @@ const lines = [
   "",
   "CPU is the proxy's own (utime + stime from /proc) per request. Each round runs the bare pass-through and the dispatcher back to back; the ratio and the µs added are the medians of the rounds' own.",
   "",
-  "| case | req/s direct / bare / dispatcher | dispatcher ÷ direct req/s | CPU µs/req bare / dispatcher | CPU ÷ bare | CPU µs added | p50 direct / dispatcher (µs) | p99 direct / dispatcher (µs) | new upstream conns/req | TCP segments/req direct / bare / dispatcher | peak RSS MiB bare / dispatcher | target (issue 22) |",
+  "| case | req/s direct / bare / dispatcher | dispatcher ÷ direct req/s | CPU µs/req bare / dispatcher | CPU ÷ bare | CPU µs added | p50 direct / dispatcher (µs) | p99 direct / dispatcher (µs) | new upstream conns/req bare / dispatcher | TCP segments/req direct / bare / dispatcher | peak RSS MiB bare / dispatcher | target (issue 22) |",
   "|---|---|---|---|---|---|---|---|---|---|---|---|",
 ];
 let failed = 0;
@@ -444,7 +448,7 @@ for (const row of rows) {
   const pair = (runs: WrkResult[][], pick: (r: WrkResult) => number) =>
     runs.map((r) => fmt(median(r.map(pick)))).join(" / ");
   lines.push(
-    `| ${row.name} | ${[d, b, p].map((v) => fmt(v)).join(" / ")} | ${fmt(p / d, 2)} | ${fmt(median(row.bareCpuPerRequest), 1)} / ${fmt(median(row.cpuPerRequest), 1)} | ${fmt(ratio, 2)} | ${fmt(added, 1)} | ${pair([row.direct, row.proxied], (r) => r.p50)} | ${pair([row.direct, row.proxied], (r) => r.p99)} | ${fmt(conns, 4)} | ${[row.direct, row.bare, row.proxied].map((runs) => fmt(median(runs.map((r) => r.segments)), 1)).join(" / ")} | ${fmt(row.peakRss.bare / 1024, 1)} / ${fmt(row.peakRss.dispatcher / 1024, 1)} | ${target} |`,
+    `| ${row.name} | ${[d, b, p].map((v) => fmt(v)).join(" / ")} | ${fmt(p / d, 2)} | ${fmt(median(row.bareCpuPerRequest), 1)} / ${fmt(median(row.cpuPerRequest), 1)} | ${fmt(ratio, 2)} | ${fmt(added, 1)} | ${pair([row.direct, row.proxied], (r) => r.p50)} | ${pair([row.direct, row.proxied], (r) => r.p99)} | ${fmt(median(row.bareConnsPerRequest), 4)} / ${fmt(conns, 4)} | ${[row.direct, row.bare, row.proxied].map((runs) => fmt(median(runs.map((r) => r.segments)), 1)).join(" / ")} | ${fmt(row.peakRss.bare / 1024, 1)} / ${fmt(row.peakRss.dispatcher / 1024, 1)} | ${target} |`,
   );
 }
 const wsAdded = median(ws.proxied.map((r) => r.p50)) - median(ws.direct.map((r) => r.p50));
