@@ -4,19 +4,15 @@
 // one that is busy (`--busy`: an agent or a build, half a CPU), each sampled
 // from /proc over the same window.
 //   bun bench/idle-cpu.ts [--seconds N]   (default 30; the timed bench runs it too)
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { cpuMicros } from "./proc";
 
 const seconds = Number(process.argv[process.argv.indexOf("--seconds") + 1]) || 30;
 const main = join(resolve(import.meta.dir, ".."), "src/main.ts");
 const work = mkdtempSync(join(tmpdir(), "t3d-idle-"));
-const ticksPerSecond = 100; // Linux's USER_HZ
-
-const cpuSeconds = (pid: number) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
-};
+const cpuSeconds = (pid: number) => cpuMicros(pid) / 1e6;
 
 const kinds = { idle: ["--poll"], busy: ["--poll", "--busy"] } as const;
 const children = Object.entries(kinds).map(([kind, flags]) =>

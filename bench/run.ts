@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { cpuMicros, memoryKiB } from "./proc";
 
 const smoke = process.argv.includes("--smoke");
 const option = (name: string) =>
@@ -82,14 +83,6 @@ async function waitForLog(path: string, pattern: RegExp, timeoutMs = 10_000): Pr
   }
   throw new Error(`${pattern} not in ${path}`);
 }
-
-const CLK_TCK = Number(sh(["getconf", "CLK_TCK"]).trim()) || 100;
-function cpuMicros(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLK_TCK; // utime + stime
-}
-const memoryKiB = (pid: number, field: "VmRSS" | "VmHWM") =>
-  Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? 0);
 
 interface WrkResult {
   rps: number;
@@ -248,19 +241,25 @@ writeFileSync(
   `wrk.method = "POST"\nwrk.body = string.rep("e", 65536)\nwrk.headers["Content-Type"] = "application/octet-stream"\n`,
 );
 
+/** A proxy's runs of one case, with its CPU µs and new upstream connections per request, round by round. */
+interface Measured {
+  runs: WrkResult[];
+  cpuPerRequest: number[];
+  connsPerRequest: number[];
+  /** Peak RSS (KiB) once the case has run. */
+  peakRss: number;
+}
+
 interface Row {
   name: string;
   direct: WrkResult[];
-  bare: WrkResult[];
-  proxied: WrkResult[];
-  bareCpuPerRequest: number[];
-  cpuPerRequest: number[];
-  connsPerRequest: number[];
-  bareConnsPerRequest: number[];
-  /** Peak RSS (KiB) of each proxy once the case has run. */
-  peakRss: { bare: number; dispatcher: number };
+  bare: Measured;
+  proxied: Measured;
   target: Target;
 }
+
+const measured = (): Measured => ({ runs: [], cpuPerRequest: [], connsPerRequest: [], peakRss: 0 });
+const ONE_MIB = "GET 1 MiB";
 
 /** Issue 22's bounds, against the bare pass-through in the same round: a CPU ratio, or CPU µs added. */
 type Target = { maxRatio: number } | { maxAddedMicros: number };
@@ -282,40 +281,24 @@ const cases: Array<{ name: string; path: string; headers: string[]; script?: str
     headers: [...auth, "Sec-Fetch-Dest: document"],
     target: { maxAddedMicros: 8 },
   },
-  { name: "GET 1 MiB", path: "/1m", headers: auth, target: { maxRatio: 1.05 } },
+  { name: ONE_MIB, path: "/1m", headers: auth, target: { maxRatio: 1.05 } },
   { name: "POST 64 KiB echo", path: "/echo", headers: auth, script: echoScript, target: { maxRatio: 1.05 } },
 ];
 
 const rows: Row[] = [];
 for (const c of cases.filter((c) => only === undefined || c.name.includes(only))) {
-  const row: Row = {
-    name: c.name,
-    direct: [],
-    bare: [],
-    proxied: [],
-    bareCpuPerRequest: [],
-    cpuPerRequest: [],
-    connsPerRequest: [],
-    bareConnsPerRequest: [],
-    peakRss: { bare: 0, dispatcher: 0 },
-    target: c.target,
-  };
-  const runBare = async () => {
-    const before = cpuMicros(bareProcess.pid);
+  const row: Row = { name: c.name, direct: [], bare: measured(), proxied: measured(), target: c.target };
+  /** One wrk run through a proxy: its result, and its CPU and new upstream connections per request. */
+  const measure = async (url: string, proxyPid: number, into: Measured) => {
+    const cpuBefore = cpuMicros(proxyPid);
     const connsBefore = await upstreamConnections();
-    const result = wrk(bare + c.path, c.headers, c.script);
-    row.bareCpuPerRequest.push((cpuMicros(bareProcess.pid) - before) / Math.max(1, result.requests));
-    row.bareConnsPerRequest.push(((await upstreamConnections()) - connsBefore) / Math.max(1, result.requests));
-    row.bare.push(result);
+    const result = wrk(url + c.path, c.headers, c.script);
+    into.cpuPerRequest.push((cpuMicros(proxyPid) - cpuBefore) / Math.max(1, result.requests));
+    into.connsPerRequest.push(((await upstreamConnections()) - connsBefore) / Math.max(1, result.requests));
+    into.runs.push(result);
   };
-  const runDispatcher = async () => {
-    const cpuBefore = cpuMicros(pid);
-    const connsBefore = await upstreamConnections();
-    const proxied = wrk(dispatcher + c.path, c.headers, c.script);
-    row.cpuPerRequest.push((cpuMicros(pid) - cpuBefore) / Math.max(1, proxied.requests));
-    row.connsPerRequest.push(((await upstreamConnections()) - connsBefore) / Math.max(1, proxied.requests));
-    row.proxied.push(proxied);
-  };
+  const runBare = () => measure(bare, bareProcess.pid, row.bare);
+  const runDispatcher = () => measure(dispatcher, pid, row.proxied);
   for (let round = 0; round < ROUNDS; round++) {
     row.direct.push(wrk(upstream + c.path, c.headers, c.script));
     // Bare and dispatcher back to back, in alternating order: a drift of the machine falls on both.
@@ -327,7 +310,8 @@ for (const c of cases.filter((c) => only === undefined || c.name.includes(only))
       await runBare();
     }
   }
-  row.peakRss = { bare: memoryKiB(bareProcess.pid, "VmHWM"), dispatcher: memoryKiB(pid, "VmHWM") };
+  row.bare.peakRss = memoryKiB(bareProcess.pid, "VmHWM");
+  row.proxied.peakRss = memoryKiB(pid, "VmHWM");
   rows.push(row);
   console.log(`done: ${c.name}`);
 }
@@ -410,6 +394,8 @@ for (let i = 0; i < PAIRINGS; i++) {
 const mints: number[] = [];
 for (let i = 0; i < PAIRINGS; i++) mints.push(await timed(() => sh(mintCommand.split(" ").concat("bench"))));
 const peakOverall = memoryKiB(pid, "VmHWM");
+const oneMiB = rows.find((row) => row.name === ONE_MIB);
+const bodyPeak = { bare: oneMiB?.bare.peakRss ?? Number.NaN, dispatcher: oneMiB?.proxied.peakRss ?? Number.NaN };
 
 // --- report -----------------------------------------------------------------
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "?");
@@ -426,20 +412,15 @@ const lines = [
   "|---|---|---|---|---|---|---|---|---|---|---|---|",
 ];
 let failed = 0;
-const bodyPeak: { bare: number; dispatcher: number } = { bare: Number.NaN, dispatcher: Number.NaN };
 for (const row of rows) {
-  const d = median(row.direct.map((r) => r.rps));
-  const b = median(row.bare.map((r) => r.rps));
-  const p = median(row.proxied.map((r) => r.rps));
-  const ratio = median(row.cpuPerRequest.map((cpu, i) => cpu / (row.bareCpuPerRequest[i] ?? Number.NaN)));
-  const added = median(row.cpuPerRequest.map((cpu, i) => cpu - (row.bareCpuPerRequest[i] ?? Number.NaN)));
-  const conns = median(row.connsPerRequest);
-  const bad = [...row.direct, ...row.bare, ...row.proxied].reduce(
-    (sum, r) => sum + r.bad + (r.requests === 0 ? 1 : 0),
-    0,
-  );
+  const { bare: b, proxied: p } = row;
+  const rps = [row.direct, b.runs, p.runs].map((runs) => median(runs.map((r) => r.rps)));
+  const [directRps = Number.NaN, , proxiedRps = Number.NaN] = rps;
+  const ratio = median(p.cpuPerRequest.map((cpu, i) => cpu / (b.cpuPerRequest[i] ?? Number.NaN)));
+  const added = median(p.cpuPerRequest.map((cpu, i) => cpu - (b.cpuPerRequest[i] ?? Number.NaN)));
+  const conns = median(p.connsPerRequest);
+  const bad = [...row.direct, ...b.runs, ...p.runs].reduce((sum, r) => sum + r.bad + (r.requests === 0 ? 1 : 0), 0);
   if (bad > 0) failed++;
-  if (row.name === "GET 1 MiB") Object.assign(bodyPeak, row.peakRss);
   const bound =
     "maxRatio" in row.target ? `CPU ≤ ${row.target.maxRatio}× bare` : `CPU ≤ bare + ${row.target.maxAddedMicros} µs`;
   const met =
@@ -448,7 +429,7 @@ for (const row of rows) {
   const pair = (runs: WrkResult[][], pick: (r: WrkResult) => number) =>
     runs.map((r) => fmt(median(r.map(pick)))).join(" / ");
   lines.push(
-    `| ${row.name} | ${[d, b, p].map((v) => fmt(v)).join(" / ")} | ${fmt(p / d, 2)} | ${fmt(median(row.bareCpuPerRequest), 1)} / ${fmt(median(row.cpuPerRequest), 1)} | ${fmt(ratio, 2)} | ${fmt(added, 1)} | ${pair([row.direct, row.proxied], (r) => r.p50)} | ${pair([row.direct, row.proxied], (r) => r.p99)} | ${fmt(median(row.bareConnsPerRequest), 4)} / ${fmt(conns, 4)} | ${[row.direct, row.bare, row.proxied].map((runs) => fmt(median(runs.map((r) => r.segments)), 1)).join(" / ")} | ${fmt(row.peakRss.bare / 1024, 1)} / ${fmt(row.peakRss.dispatcher / 1024, 1)} | ${target} |`,
+    `| ${row.name} | ${rps.map((v) => fmt(v)).join(" / ")} | ${fmt(proxiedRps / directRps, 2)} | ${fmt(median(b.cpuPerRequest), 1)} / ${fmt(median(p.cpuPerRequest), 1)} | ${fmt(ratio, 2)} | ${fmt(added, 1)} | ${pair([row.direct, p.runs], (r) => r.p50)} | ${pair([row.direct, p.runs], (r) => r.p99)} | ${fmt(median(b.connsPerRequest), 4)} / ${fmt(conns, 4)} | ${[row.direct, b.runs, p.runs].map((runs) => fmt(median(runs.map((r) => r.segments)), 1)).join(" / ")} | ${fmt(b.peakRss / 1024, 1)} / ${fmt(p.peakRss / 1024, 1)} | ${target} |`,
   );
 }
 const wsAdded = median(ws.proxied.map((r) => r.p50)) - median(ws.direct.map((r) => r.p50));

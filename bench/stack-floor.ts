@@ -3,9 +3,10 @@
 // same way as dist/t3-dispatch (bun build --compile --minify, RSS 1.5 s after
 // start), beside the dispatcher's own idle RSS in the bench's report.
 //   bun bench/stack-floor.ts     (the bench runs it too; prints one line)
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { memoryKiB } from "./proc";
 
 const repo = resolve(import.meta.dir, "..");
 const work = mkdtempSync(join(tmpdir(), "t3d-floor-"));
@@ -24,8 +25,7 @@ async function idleRssMiB(argv: string[]): Promise<number> {
   const child = Bun.spawn(argv, { stdout: "ignore", stderr: "ignore" });
   try {
     await Bun.sleep(1500);
-    const kib = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1]);
-    return kib / 1024;
+    return memoryKiB(child.pid, "VmRSS") / 1024;
   } finally {
     child.kill("SIGKILL");
     await child.exited;
