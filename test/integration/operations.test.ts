@@ -86,47 +86,27 @@ describe("operations", () => {
       "--on-demand",
       "off",
     ];
+    const check = (...args: string[]) => runToEnd([process.execPath, main, "check", ...common, ...args]);
     try {
-      const good = await runToEnd([
-        process.execPath,
-        main,
-        "check",
-        ...common,
-        ...signed,
-        "--mint-command",
-        fakeMintCommand(stack.stateRoot),
-      ]);
+      const good = await check(...signed, "--mint-command", fakeMintCommand(stack.stateRoot));
       expect(good.stdout).toContain("alice → alice@127.0.0.1");
       expect(good.stdout).toContain("ok      identityProof jwt");
       expect(good.stdout).toContain("warning local-part keys (alice) match that name at any domain");
       expect(good.stdout).toContain("no problems found");
       expect(good.code).toBe(0);
-      const peer = await runToEnd([process.execPath, main, "check", ...common, "--identity-proof", "peer"]);
+      const peer = await check("--identity-proof", "peer");
       expect(peer.stdout).toContain(
         "PROBLEM identityProof peer on a TCP listener: any local account can act as any user",
       );
       await stack.instances.alice?.stop();
-      const bad = await runToEnd([
-        process.execPath,
-        main,
-        "check",
-        ...common,
-        "--mint-command",
-        "/nonexistent/t3-mint",
-        "--identity-proof",
-        "peer",
-      ]);
+      const bad = await check("--mint-command", "/nonexistent/t3-mint", "--identity-proof", "peer");
       expect(bad.code).toBe(1);
       for (const problem of ["not found or not executable", "not answering"]) {
         expect(bad.stdout).toContain(problem);
       }
       expect(bad.stdout).toContain("3 problem(s)"); // with peer proof on TCP
       // With on-demand start a stopped instance is no problem, and the instance command is checked instead.
-      const onDemand = await runToEnd([
-        process.execPath,
-        main,
-        "check",
-        ...common,
+      const onDemand = await check(
         ...signed,
         "--mint-command",
         fakeMintCommand(stack.stateRoot),
@@ -134,21 +114,12 @@ describe("operations", () => {
         "on",
         "--instance-command",
         `${process.execPath} ${main} fake-instance-control --root ${stack.stateRoot}`,
-      ]);
+      );
       expect(onDemand.stdout).toContain(`ok      instance command ${process.execPath}: found`);
       expect(onDemand.stdout).toContain(": stopped (starts when its person arrives)");
       expect([onDemand.code, onDemand.stdout]).toEqual([0, expect.stringContaining("no problems found")]);
       // Settings that cannot be used are found before anything is tried, all of them, with exit 2.
-      const unusable = await runToEnd([
-        process.execPath,
-        main,
-        "check",
-        ...common,
-        "--trusted-proxies",
-        "10.0.0.0/99",
-        "--mint-timeout",
-        "0",
-      ]);
+      const unusable = await check("--trusted-proxies", "10.0.0.0/99", "--mint-timeout", "0");
       expect(unusable.code).toBe(2);
       expect(unusable.stdout).toContain("bad prefix length");
       expect(unusable.stdout).toContain('--mint-timeout (mintTimeout) = "0": expected a duration above zero');
