@@ -51,6 +51,14 @@ export const RawSettings = Type.Object(
     metricsListen: Type.String({ minLength: 1 }),
     accessLog: Type.Union([Type.Literal("on"), Type.Literal("off")]),
     shutdownTimeout: Timeout,
+    // The fleet (several hosts behind one table).
+    hostName: Type.String({ pattern: "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)?$" }),
+    fleetHosts: Type.String(),
+    fleetListen: Type.String({ minLength: 1 }),
+    fleetCertFile: Type.String(),
+    fleetKeyFile: Type.String(),
+    fleetCaFile: Type.String(),
+    fleetMutualTls: Type.Union([Type.Literal("on"), Type.Literal("off")]),
     // The instance lifecycle (on-demand start, idle stop).
     onDemand: Type.Union([Type.Literal("on"), Type.Literal("off")]),
     instanceCommand: Type.String({ minLength: 1 }),
@@ -131,6 +139,18 @@ export const DEFAULTS: RawSettings = {
   metricsListen: "127.0.0.1:3781",
   accessLog: "on",
   shutdownTimeout: "10s",
+  // This host's name in the table's `host` entries (empty: not in a fleet, or a door without instances).
+  hostName: "",
+  // Comma-separated name=https://address:port of every host's fleet listener, this one's included.
+  fleetHosts: "",
+  // The TLS listener other hosts' doors forward this host's people to; "off" disables it.
+  fleetListen: "off",
+  // PEM files: this host's certificate and key (served, and presented as a door), the operator's CA.
+  fleetCertFile: "",
+  fleetKeyFile: "",
+  fleetCaFile: "",
+  // A fleet listener accepts only connections with a client certificate from fleetCaFile.
+  fleetMutualTls: "on",
   // A person whose instance is down gets a progress page while it starts ("off": a 502, as before).
   onDemand: "on",
   // `start|stop|status <os_user>` is appended; a root-owned wrapper (deploy/t3-instance) through sudo.

@@ -5,6 +5,7 @@
 import { Value } from "@sinclair/typebox/value";
 import { type AddressCheck, cidrMatcher } from "../lib/cidr";
 import { Failure, Invalid } from "../lib/errors";
+import { type FleetSettings, fleetProblems, parseFleetHosts } from "./fleet";
 import { DEFAULTS, envName, flagName, PartialSettings, RawSettings, SETTING_KEYS } from "./setting-schema";
 import { durationMs, type ListenAddress, list, parseListen } from "./setting-values";
 
@@ -41,6 +42,7 @@ export interface Settings {
   accessLog: boolean;
   shutdownTimeoutMs: number;
   lifecycle: LifecycleSettings;
+  fleet: FleetSettings;
   ops: OpsSettings;
 }
 
@@ -152,6 +154,8 @@ type Durations = Record<(typeof DURATIONS)[number], number>;
 interface Parsed {
   listen: ListenAddress;
   metricsListen: ListenAddress | undefined;
+  fleetListen: ListenAddress | undefined;
+  fleetHosts: ReadonlyMap<string, string>;
   trustedPeers: AddressCheck;
   ms: Durations;
 }
@@ -185,11 +189,21 @@ function parseMerged(raw: RawSettings, origins: Origins, problems: string[]): Pa
     return undefined;
   }
   const listen = parsed("listen", parseListen(raw.listen));
-  const metricsListen = raw.metricsListen === "off" ? "off" : parsed("metricsListen", parseListen(raw.metricsListen));
+  const metricsListen = optionalListen("metricsListen");
+  const fleetListen = optionalListen("fleetListen");
+  const fleetHosts = parsed("fleetHosts", parseFleetHosts(raw.fleetHosts));
   const trustedPeers = parsed("trustedProxies", cidrMatcher(list(raw.trustedProxies)));
   const ms = Object.fromEntries(DURATIONS.map((key) => [key, parsed(key, durationMs(raw[key]))])) as Durations;
-  if (problems.length > before || !listen || !metricsListen || !trustedPeers) return undefined;
-  return { listen, metricsListen: metricsListen === "off" ? undefined : metricsListen, trustedPeers, ms };
+  if (problems.length > before || !listen || !metricsListen || !fleetListen || !fleetHosts || !trustedPeers) {
+    return undefined;
+  }
+  const on = (address: ListenAddress | "off") => (address === "off" ? undefined : address);
+  return { listen, metricsListen: on(metricsListen), fleetListen: on(fleetListen), fleetHosts, trustedPeers, ms };
+
+  /** A listener that may be "off". */
+  function optionalListen(key: "metricsListen" | "fleetListen") {
+    return raw[key] === "off" ? ("off" as const) : parsed(key, parseListen(raw[key]));
+  }
 }
 
 const argv = (command: string): string[] => command.trim().split(/\s+/);
@@ -206,7 +220,18 @@ const proofSettings = (raw: RawSettings): ProofSettings => ({
   secretFile: raw.proofSecretFile,
 });
 
-function settingsOf(raw: RawSettings, { listen, metricsListen, trustedPeers, ms }: Parsed): Settings {
+const fleetSettings = (raw: RawSettings, parsed: Parsed): FleetSettings => ({
+  self: raw.hostName,
+  hosts: parsed.fleetHosts,
+  listen: parsed.fleetListen,
+  certFile: raw.fleetCertFile,
+  keyFile: raw.fleetKeyFile,
+  caFile: raw.fleetCaFile,
+  mutualTls: raw.fleetMutualTls === "on",
+});
+
+function settingsOf(raw: RawSettings, parsed: Parsed): Settings {
+  const { listen, metricsListen, trustedPeers, ms } = parsed;
   return {
     listen,
     dispatchFile: raw.dispatchFile,
@@ -242,6 +267,7 @@ function settingsOf(raw: RawSettings, { listen, metricsListen, trustedPeers, ms 
       idleTimeoutMs: ms.idleTimeout,
       idleCpuShare: Number.parseFloat(raw.idleCpu) / 100,
     },
+    fleet: fleetSettings(raw, parsed),
     ops: {
       stateDb: raw.stateDb,
       backupDir: raw.backupDir,
@@ -272,5 +298,8 @@ export function resolveSettings(sources: {
   const { raw, origins } = merge(sources, problems);
   const parsed = parseMerged(raw, origins, problems);
   if (problems.length > 0 || parsed === undefined) return new Invalid(problems);
-  return { settings: settingsOf(raw, parsed), raw, origins };
+  const settings = settingsOf(raw, parsed);
+  const fleet = fleetProblems(settings.fleet, settings.proof.mode);
+  if (fleet.length > 0) return new Invalid(fleet);
+  return { settings, raw, origins };
 }

@@ -58,6 +58,15 @@ describe("settings", () => {
         idleTimeoutMs: 0,
         idleCpuShare: 0.02,
       },
+      fleet: {
+        self: "",
+        hosts: new Map(),
+        listen: undefined,
+        certFile: "",
+        keyFile: "",
+        caFile: "",
+        mutualTls: true,
+      },
       ops: undefined,
     });
     expect(result.settings.ops.stateDb).toBe("{home}/.t3/userdata/state.sqlite");
