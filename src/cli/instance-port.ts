@@ -15,10 +15,12 @@ export async function instancePortCommand(args: string[]): Promise<number> {
   if (osUser === undefined || extra.length > 0 || !isOsUser(osUser)) {
     return fail("instance-port", "usage: t3-dispatch instance-port <os_user>");
   }
-  const { dispatchFile } = parsed.settings;
-  const table = await readTableFile(dispatchFile);
+  const { dispatchFile, fleet } = parsed.settings;
+  const table = await readTableFile(dispatchFile, fleet);
   if (table instanceof Invalid) return refused(table, 1, "instance-port");
-  const ports = new Set([...table.values()].filter((i) => i.osUser === osUser).map((i) => i.port));
+  // This host's instances only: another host's wrapper starts the instances it owns.
+  const mine = [...table.values()].filter((i) => i.osUser === osUser && i.host === undefined);
+  const ports = new Set(mine.map((i) => i.port));
   // The table's parser already refuses two accounts on one port; one account on two ports has no single answer.
   if (ports.size !== 1) return fail("instance-port", `${osUser} has ${ports.size} ports in ${dispatchFile}`, 1);
   process.stdout.write(`${[...ports][0]}\n`);

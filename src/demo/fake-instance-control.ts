@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { parseTable } from "../config/table";
+import { NO_FLEET, parseTable } from "../config/table";
 import { Invalid } from "../lib/errors";
 import { selfCommand } from "../runtime/bun/self";
 
@@ -40,7 +40,7 @@ class FakeUnits {
   }
 
   private portOf(osUser: string): number | undefined {
-    const table = parseTable(readFileSync(join(this.root, "dispatch.json"), "utf8"));
+    const table = parseTable(readFileSync(join(this.root, "dispatch.json"), "utf8"), NO_FLEET);
     if (table instanceof Invalid) return undefined;
     return [...table.values()].find((instance) => instance.osUser === osUser)?.port;
   }
@@ -106,7 +106,7 @@ class FakeUnits {
 
   /** Every instance this root started (the demo's exit). */
   async stopAll(): Promise<void> {
-    const table = parseTable(readOr(join(this.root, "dispatch.json"), "{}"));
+    const table = parseTable(readOr(join(this.root, "dispatch.json"), "{}"), NO_FLEET);
     if (table instanceof Invalid) return;
     for (const instance of table.values()) if (this.pid(instance.osUser)) await this.stop(instance.osUser);
   }

@@ -104,7 +104,7 @@ function checkSecret(path: string): CheckLine {
 
 export async function checkAll(settings: Settings): Promise<CheckLine[]> {
   const lines: CheckLine[] = [];
-  const loaded = await readTableFile(settings.dispatchFile);
+  const loaded = await readTableFile(settings.dispatchFile, settings.fleet);
   const table = loaded instanceof Invalid ? undefined : loaded;
   const where = `table ${settings.dispatchFile}`;
   if (loaded instanceof Invalid) lines.push(...loaded.problems.map((p) => ({ ok: false, what: `${where}: ${p}` })));
@@ -134,10 +134,15 @@ export async function checkAll(settings: Settings): Promise<CheckLine[]> {
   lines.push(checkSecret(settings.secretFile));
   if (table) {
     const answers = await Promise.all(
-      [...table.values()].map(async (instance) => ({
-        instance,
-        version: await fetchServerVersion(instanceUrl(settings.upstreamHost, instance.port), settings.sessionTimeoutMs),
-      })),
+      [...table.values()]
+        .filter((i) => i.host === undefined)
+        .map(async (instance) => ({
+          instance,
+          version: await fetchServerVersion(
+            instanceUrl(settings.upstreamHost, instance.port),
+            settings.sessionTimeoutMs,
+          ),
+        })),
     );
     // With on-demand start, an instance that does not answer is stopped until its person arrives.
     const silent = onDemand ? "stopped (starts when its person arrives)" : "not answering";

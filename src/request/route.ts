@@ -5,7 +5,7 @@
 // request sees either the old table or the new one, never a mix. A reload that
 // fails keeps the last good table and says why. Reloads run one at a time, so a
 // slow read of an older file can never land after a newer one.
-import { type DispatchTable, type Instance, readTableFile } from "../config/table";
+import type { DispatchTable, Instance } from "../config/table";
 import { DispatchError, Invalid } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import type { Identity } from "./identity";
@@ -14,7 +14,8 @@ export interface RoutingOptions {
   onReload?: (ok: boolean) => void;
   /** Domains whose identities may use a local-part key; empty: any domain. */
   domains?: readonly string[];
-  read?: (path: string) => Promise<DispatchTable | Invalid>;
+  /** Reads and checks the file (against the fleet's hosts). */
+  read: (path: string) => Promise<DispatchTable | Invalid>;
 }
 
 export class Routing {
@@ -31,12 +32,12 @@ export class Routing {
     private readonly path: string,
     initial: DispatchTable,
     private readonly log: Logger,
-    options: RoutingOptions = {},
+    options: RoutingOptions,
   ) {
     this.table = initial;
     this.onReload = options.onReload ?? (() => {});
     this.domains = options.domains ?? [];
-    this.read = options.read ?? readTableFile;
+    this.read = options.read;
   }
 
   /** The identity's instance, or not_provisioned. */
@@ -48,9 +49,9 @@ export class Routing {
     return this.table.size;
   }
 
-  /** The current table's instances. */
-  instances(): Iterable<Instance> {
-    return this.table.values();
+  /** The current table's instances on this host (the ones it starts, stops and counts). */
+  *instances(): Iterable<Instance> {
+    for (const instance of this.table.values()) if (instance.host === undefined) yield instance;
   }
 
   /**

@@ -33,7 +33,7 @@ async function prerequisites(
   settings: Settings,
   log: Logger,
 ): Promise<{ table: DispatchTable; proof: Proof } | Invalid> {
-  const table = await readTableFile(settings.dispatchFile);
+  const table = await readTableFile(settings.dispatchFile, settings.fleet);
   const proof = await proofFromSettings(settings, log);
   const blind = addressesFor(settings.upstreamHost) ? listenersUnreadable() : undefined;
   const remote = onDemandElsewhere(settings);
@@ -118,6 +118,7 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
   const routing = new Routing(settings.dispatchFile, ready.table, log, {
     onReload: (ok) => metrics.reloads.inc(ok ? "ok" : "failed"),
     domains: settings.identityDomains,
+    read: (path) => readTableFile(path, settings.fleet),
   });
   const { app, openSockets, instances, lifecycle } = appFor(settings, ready.proof, routing, metrics, log);
   const listening = runtime.serveApp(app, settings.listen);

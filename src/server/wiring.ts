@@ -70,15 +70,18 @@ export function lifecycleFor(
   });
 }
 
-/** The table's instances, sorted by user, optionally just one user's; or why not. */
+/** The table's instances on this host, sorted by user, optionally just one user's; or why not. */
 export async function selectInstances(
   settings: Settings,
   user: string | undefined,
 ): Promise<Instance[] | Failure<"no_instances">> {
-  const table = await readTableFile(settings.dispatchFile);
+  const table = await readTableFile(settings.dispatchFile, settings.fleet);
   if (table instanceof Invalid) return new Failure("no_instances", `${settings.dispatchFile}: ${table.detail}`);
   const all = [...table.values()].sort((a, b) => a.user.localeCompare(b.user));
-  if (user === undefined) return all;
+  if (user === undefined) return all.filter((i) => i.host === undefined);
   const one = all.find((i) => i.user === user);
+  if (one?.host !== undefined) {
+    return new Failure("no_instances", `${user}'s instance is on host ${one.host}: run this there`);
+  }
   return one ? [one] : new Failure("no_instances", `no user ${JSON.stringify(user)} in ${settings.dispatchFile}`);
 }
