@@ -35,36 +35,53 @@ class Gauge extends Counter {
   }
 }
 
+/** One series of a histogram: its bucket counts, sum and count. */
+interface Series {
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
 class Histogram {
-  private readonly counts: number[];
-  private sum = 0;
-  private count = 0;
+  private readonly series = new Map<string, Series>();
 
   constructor(
     readonly name: string,
     readonly help: string,
     private readonly buckets: number[],
-  ) {
-    this.counts = buckets.map(() => 0);
-  }
+    readonly label?: string,
+  ) {}
 
-  observe(seconds: number): void {
-    this.sum += seconds;
-    this.count++;
+  observe(seconds: number, labelValue = ""): void {
+    let series = this.series.get(labelValue);
+    if (!series) {
+      series = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      this.series.set(labelValue, series);
+    }
+    series.sum += seconds;
+    series.count++;
     this.buckets.forEach((le, i) => {
-      if (seconds <= le) this.counts[i] = (this.counts[i] ?? 0) + 1;
+      if (seconds <= le && series) series.counts[i] = (series.counts[i] ?? 0) + 1;
     });
   }
 
   render(): string {
-    return [
-      `# HELP ${this.name} ${this.help}`,
-      `# TYPE ${this.name} histogram`,
-      ...this.buckets.map((le, i) => `${this.name}_bucket{le="${le}"} ${this.counts[i]}`),
-      `${this.name}_bucket{le="+Inf"} ${this.count}`,
-      `${this.name}_sum ${this.sum}`,
-      `${this.name}_count ${this.count}`,
-    ].join("\n");
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    // Unlabelled, the one series is shown even before anything is observed.
+    const all = this.label ? this.series : new Map([["", this.series.get("") ?? { counts: [], sum: 0, count: 0 }]]);
+    for (const [value, { counts, sum, count }] of all) {
+      const labels = (le?: string): string => {
+        const parts = [...(this.label ? [`${this.label}="${value}"`] : []), ...(le ? [`le="${le}"`] : [])];
+        return parts.length > 0 ? `{${parts.join(",")}}` : "";
+      };
+      lines.push(
+        ...this.buckets.map((le, i) => `${this.name}_bucket${labels(String(le))} ${counts[i] ?? 0}`),
+        `${this.name}_bucket${labels("+Inf")} ${count}`,
+        `${this.name}_sum${labels()} ${sum}`,
+        `${this.name}_count${labels()} ${count}`,
+      );
+    }
+    return lines.join("\n");
   }
 }
 
@@ -103,6 +120,23 @@ export class Metrics {
   readonly stops = new Counter("t3d_instance_stops_total", "Instances stopped by the dispatcher, by reason.", "reason");
   readonly instancesRunning = new Gauge("t3d_instances_running", "Instances of the table listening on their port.");
 
+  readonly fleetRequests = new Counter(
+    "t3d_fleet_forwarded_total",
+    "Requests this door forwarded to another host's dispatcher, by host.",
+    "host",
+  );
+  readonly fleetErrors = new Counter(
+    "t3d_fleet_errors_total",
+    "Forwarded requests another host's dispatcher did not take, by host.",
+    "host",
+  );
+  readonly fleetSeconds = new Histogram(
+    "t3d_fleet_duration_seconds",
+    "From forwarding a request to the owner host's answer (its headers), by host.",
+    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    "host",
+  );
+
   render(): string {
     return `${[
       this.requests.render(),
@@ -118,6 +152,9 @@ export class Metrics {
       this.startSeconds.render(),
       this.stops.render(),
       this.instancesRunning.render("gauge"),
+      this.fleetRequests.render(),
+      this.fleetErrors.render(),
+      this.fleetSeconds.render(),
     ].join("\n")}\n`;
   }
 }

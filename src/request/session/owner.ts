@@ -2,7 +2,10 @@
 // a companion cookie `t3d_owner=<user>.<HMAC(secret, user, session value)>`;
 // a session cookie whose companion does not name the current user (another
 // person logged in on this browser, or no companion at all) is never forwarded
-// to that user's instance: it is dropped and the browser pairs afresh.
+// to that user's instance: it is dropped and the browser pairs afresh. In a
+// fleet the MAC covers this host's name too: a person moved to another host
+// pairs there afresh, and their old instance's cookie never reaches the new
+// one, even where the hosts share one secret.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -15,10 +18,19 @@ export class OwnerBinding {
   /** Verified (user, session, owner) triples, so steady-state requests skip the HMAC. */
   private readonly verified = new CappedMap<string, true>(10_000);
 
-  constructor(private readonly secret: Buffer) {}
+  /** What the MAC covers beyond the user and session: this host's name ("" outside a fleet, as before fleets). */
+  private readonly scope: string;
+
+  constructor(
+    private readonly secret: Buffer,
+    host = "",
+  ) {
+    this.scope = host === "" ? "" : `\0${host}`;
+  }
 
   private mac(user: string, sessionValue: string): string {
-    return createHmac("sha256", this.secret).update(`${user}\0${sessionValue}`).digest("base64url").slice(0, 32);
+    const signed = `${user}\0${sessionValue}${this.scope}`;
+    return createHmac("sha256", this.secret).update(signed).digest("base64url").slice(0, 32);
   }
 
   /** The companion cookie's value for a session minted for `user`. */

@@ -31,6 +31,19 @@ describe("metrics", () => {
     expect(text).toContain("t3d_pairing_duration_seconds_count 4\n");
   });
 
+  test("a labelled histogram: one series per host, each with its own buckets", () => {
+    const metrics = new Metrics();
+    metrics.fleetSeconds.observe(0.004, "b");
+    metrics.fleetSeconds.observe(0.2, "b");
+    metrics.fleetSeconds.observe(0.02, "c");
+    const text = metrics.render();
+    expect(text).toContain('t3d_fleet_duration_seconds_bucket{host="b",le="0.005"} 1\n');
+    expect(text).toContain('t3d_fleet_duration_seconds_bucket{host="b",le="0.25"} 2\n');
+    expect(text).toContain('t3d_fleet_duration_seconds_bucket{host="c",le="0.005"} 0\n');
+    expect(text).toContain('t3d_fleet_duration_seconds_count{host="c"} 1\n');
+    expect(text).toContain('t3d_fleet_duration_seconds_count{host="b"} 2\n');
+  });
+
   test("GET /metrics answers the text format; any other path is a 404", async () => {
     const metrics = new Metrics();
     const ok = metricsResponse(new Request("http://127.0.0.1:9/metrics"), metrics);

@@ -20,6 +20,16 @@ describe("owner binding of session cookies", () => {
     expect(new OwnerBinding(Buffer.alloc(32, 2)).verify("alice", "tok-1", owner)).toBe(false);
   });
 
+  test("in a fleet a signature holds on its own host only, even where the hosts share the secret", () => {
+    const onA = new OwnerBinding(Buffer.alloc(32, 1), "a");
+    const owner = onA.sign("bob", "tok-1");
+    expect(onA.verify("bob", "tok-1", owner)).toBe(true);
+    expect(new OwnerBinding(Buffer.alloc(32, 1), "b").verify("bob", "tok-1", owner)).toBe(false);
+    // Outside a fleet the signature is what it was before fleets: no browser re-pairs on the upgrade.
+    expect(owners.sign("bob", "tok-1")).not.toBe(owner);
+    expect(new OwnerBinding(Buffer.alloc(32, 1), "").sign("bob", "tok-1")).toBe(owners.sign("bob", "tok-1"));
+  });
+
   test("the secret is created once (0600) and reused across restarts", () => {
     const dir = tempDir();
     try {
