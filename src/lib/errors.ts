@@ -24,6 +24,8 @@ export type ErrorKind =
   | "instance_starting" // an API request or a WebSocket while the instance starts (a navigation gets the progress page)
   | "instance_stopped" // an API request or a WebSocket while the instance is stopped (only a navigation starts it)
   | "start_failed" // the instance's start failed; shown for a while, not retried in a loop
+  | "host_down" // the dispatcher of the host that owns the instance did not take the forwarded request
+  | "wrong_host" // a forwarded request for an instance this host does not own (the hosts' tables disagree)
   | "not_found" // a path reserved for the dispatcher that it does not serve
   | "internal"; // an unexpected throw: a bug, logged once with its request id
 
@@ -45,6 +47,8 @@ const STATUS: Record<ErrorKind, number> = {
   instance_starting: 503,
   instance_stopped: 503,
   start_failed: 503,
+  host_down: 502,
+  wrong_host: 502,
   not_found: 404,
   internal: 500,
 };

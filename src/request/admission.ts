@@ -1,8 +1,9 @@
 // The stages before the session, in order: proof (is the identity the
 // front's?), identity (a valid name), route (whose instance), instance (is its
-// port held by its own account?), origin (a WebSocket or write from the public
-// origin only). The first refusal ends the request; nothing reaches an
-// instance, and nothing is minted, before all five pass.
+// port held by its own account? on this host only), origin (a WebSocket or
+// write from the public origin only). The first refusal ends the request;
+// nothing reaches an instance, or another host, and nothing is minted, before
+// all five pass.
 import type { Instance } from "../config/table";
 import { DispatchError } from "../lib/errors";
 import { andThen, type MaybePromise } from "../lib/maybe-promise";
@@ -33,8 +34,10 @@ function afterProof(deps: AdmissionDeps, request: Request, record: RequestRecord
   const instance = deps.routing.route(identity);
   if (instance instanceof DispatchError) return instance;
   record.user = instance.user;
+  // Another host's instance is that host's to check: its dispatcher admits the request again.
+  const local = instance.host === undefined;
   return andThen(
-    deps.instances?.check(instance),
+    local ? deps.instances?.check(instance) : undefined,
     (impostor) => impostor ?? checkOrigin(request, record.url, deps.publicOrigin, record.upgrade) ?? instance,
   );
 }

@@ -11,6 +11,9 @@ import { renderRefusal } from "./pages/error-page";
 import { progressPage } from "./pages/progress-page";
 import { requestIdOf } from "./request-id";
 
+/** Refusals that are an instance (or its host) not answering, counted as upstream errors. */
+const UNANSWERED = new Set<string>(["upstream_down", "exchange_unreachable", "host_down"]);
+
 export interface AnswerDeps {
   accessLog: boolean;
   metrics: Pick<Metrics, "requests" | "refusals" | "upstreamErrors">;
@@ -45,7 +48,7 @@ export function answers({ accessLog, metrics, log }: AnswerDeps) {
 
   /** A refusal: logged once, counted, rendered, recorded. */
   function refuse(request: RequestRecord, error: DispatchError): Response {
-    if (error.kind === "upstream_down" || error.kind === "exchange_unreachable") metrics.upstreamErrors.inc(error.kind);
+    if (UNANSWERED.has(error.kind)) metrics.upstreamErrors.inc(error.kind);
     else if (error.status === 403) metrics.refusals.inc(error.kind);
     const response = logged(error, request.id, request.html, request.user);
     record(request, error.kind, response);

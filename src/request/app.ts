@@ -1,12 +1,17 @@
 // Wires the one request path onto Elysia's lifecycle. Read top to bottom:
 //   resolve:      arrival → proof → identity → route → instance → origin  (admission.ts)
-//   beforeHandle: lifecycle (go on, or wait while the instance starts)    (lifecycle/lifecycle.ts)
+//   beforeHandle: another host's instance: on to the door                 (door/door.ts)
+//                 lifecycle (go on, or wait while the instance starts)    (lifecycle/lifecycle.ts)
 //                 session (pass, ask the instance, pair, or refuse)       (session/gate.ts)
 //   handler:      cookie filter → proxy (HTTP | WebSocket)                (forward/forward.ts)
+//                 or the door → the owner host's dispatcher               (door/door.ts)
 // Each stage returns a typed result; every answer is recorded in answer.ts.
-// Control-plane routes come before the hooks.
+// Control-plane routes come before the hooks. The same stages serve two
+// apps: the front's listener (a door to every host) and the fleet listener
+// (requests other doors forwarded: this host's instances only, never on).
 import { Elysia } from "elysia";
 import type { Settings } from "../config/settings";
+import type { Instance } from "../config/table";
 import { DispatchError } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { andThen } from "../lib/maybe-promise";
@@ -17,6 +22,7 @@ import { type Admission, type AdmissionDeps, admit } from "./admission";
 import { answers } from "./answer";
 import { arrive } from "./arrival";
 import type { RequestRecord } from "./context";
+import type { Door } from "./door/door";
 import { SetCookieScreen } from "./forward/cookie-filter";
 import { forwarder } from "./forward/forward";
 import type { InstanceCheck } from "./instance/check";
@@ -38,6 +44,8 @@ export interface AppDeps extends Omit<AdmissionDeps, "publicOrigin" | "instances
   mint(osUser: string): Promise<string | DispatchError>;
   /** undefined: on-demand start is off (a down instance is a 502). */
   lifecycle: Lifecycle | undefined;
+  /** undefined: no other host (an instance elsewhere is refused). */
+  door: Door | undefined;
   /** What the runtime does for the proxy: peer address, upstream fetch, WebSocket bridge. */
   runtime: Pick<Runtime, "peerAddress" | "fetchUpstream" | "bridgeWebSocket">;
   /** The bridged sockets, for the server's shutdown to close. */
@@ -96,11 +104,28 @@ function stagesFor(deps: AppDeps) {
   return { answer, gate, forward, admission };
 }
 
+type Stages = ReturnType<typeof stagesFor>;
+
+/** The apps for the front's listener and for the fleet listener, on one set of stages. */
 export function createApp(deps: AppDeps) {
-  const { answer, gate, forward, admission } = stagesFor(deps);
+  const stages = stagesFor(deps);
+  return { main: appWith(deps, stages, deps.door), fleet: () => appWith(deps, stages, undefined) };
+}
+
+function appWith(deps: AppDeps, { answer, gate, forward, admission }: Stages, door: Door | undefined) {
+  /** Another host's instance: the door takes it on, or (forwarded here already) the tables disagree. */
+  function elsewhere(record: RequestRecord, instance: Instance) {
+    if (door) {
+      record.forward = { instance, session: "" };
+      return undefined;
+    }
+    const detail = `forwarded here, but the table puts ${instance.user}'s instance on host ${instance.host}`;
+    return answer.refuse(record, new DispatchError("wrong_host", detail, { host: instance.host ?? "" }));
+  }
 
   /** The lifecycle and session stages: a wait, a refusal or a pairing answers here; a pass is noted on the record. */
   function sessionStage(request: Request, record: RequestRecord, admitted: Admission) {
+    if (!(admitted instanceof DispatchError) && admitted.host !== undefined) return elsewhere(record, admitted);
     const verdict = deps.lifecycle ? deps.lifecycle.decide(record, admitted) : admitted;
     if (verdict instanceof Waiting) return answer.wait(record, verdict);
     if (verdict instanceof DispatchError) return answer.refuse(record, verdict);
@@ -135,9 +160,12 @@ export function createApp(deps: AppDeps) {
         async ({ request, server, record }) => {
           const pass = record.forward;
           if (!pass) return; // answered in beforeHandle
-          const response = await forward.proxy(request, server, record, pass.instance, pass.session);
+          const remote = door !== undefined && pass.instance.host !== undefined;
+          const response = remote
+            ? await door.proxy(request, server, record, pass.instance)
+            : await forward.proxy(request, server, record, pass.instance, pass.session);
           if (response instanceof DispatchError) return answer.refuse(record, response);
-          answer.record(record, record.upgrade ? "websocket" : "proxied", response);
+          answer.record(record, remote ? "forwarded" : record.upgrade ? "websocket" : "proxied", response);
           return response;
         },
         { parse: "none" },

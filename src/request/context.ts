@@ -21,4 +21,4 @@ export interface RequestRecord {
 }
 
 /** What became of a request: in the access log and the requests metric. */
-export type Outcome = "proxied" | "websocket" | "paired" | "starting" | ErrorKind;
+export type Outcome = "proxied" | "websocket" | "forwarded" | "paired" | "starting" | ErrorKind;

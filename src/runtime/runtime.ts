@@ -26,11 +26,27 @@ export interface ServableApp {
 }
 
 /** How a bound listener is named in logs: its URL, or `unix:<path>`. */
-export const listenUrl = (listen: ListenAddress, port: number | undefined): string =>
-  listen.kind === "tcp" ? `http://${listen.hostname}:${port}` : `unix:${listen.path}`;
+export const listenUrl = (listen: ListenAddress, port: number | undefined, tls = false): string =>
+  listen.kind === "tcp" ? `http${tls ? "s" : ""}://${listen.hostname}:${port}` : `unix:${listen.path}`;
+
+/** How a dispatcher reaches another host's dispatcher: the operator's CA, and its own certificate for mutual TLS. */
+export interface ClientTls {
+  ca: string;
+  cert?: string;
+  key?: string;
+}
+
+/** The fleet listener's TLS: its certificate, and with `ca` a client certificate from that CA is required. */
+export interface ServerTls {
+  cert: string;
+  key: string;
+  ca?: string;
+}
 
 export interface WebSocketTarget {
   url: string;
+  /** A wss: target's TLS (another host's dispatcher). */
+  tls?: ClientTls;
   headers: Headers;
   protocols: string[];
   connectTimeoutMs: number;
@@ -50,8 +66,10 @@ export type Signal = "SIGTERM" | "SIGINT" | "SIGHUP";
 
 export interface Runtime {
   readonly name: "bun" | "deno";
-  /** Serves the app, WebSocket upgrades included. */
-  serveApp(app: ServableApp, listen: ListenAddress): Listening;
+  /** Serves the app, WebSocket upgrades included; over TLS when given (the fleet listener). */
+  serveApp(app: ServableApp, listen: ListenAddress, tls?: ServerTls): Listening;
+  /** Why this runtime cannot serve or reach a fleet (TLS with the operator's CA), or undefined. */
+  readonly fleetUnsupported: string | undefined;
   /** A plain handler on a listener of its own (the metrics endpoint). */
   serveFetch(listen: ListenAddress, fetch: (request: Request) => Response): { url: string; stop(): Promise<void> };
   /** The peer address of a request served by serveApp (undefined on a Unix socket). */
@@ -69,7 +87,7 @@ export interface Runtime {
     open: OpenSockets,
   ): Promise<Response | DispatchError | undefined>;
   /** fetch for proxying: the body exactly as the instance sent it, and headers the caller may change. */
-  fetchUpstream(url: string, init: RequestInit & { headers: Headers }): Promise<Response>;
+  fetchUpstream(url: string, init: RequestInit & { headers: Headers; tls?: ClientTls }): Promise<Response>;
   /** Runs argv (no shell) to its end or the timeout: stdin closed and stdout/stderr captured unless `io` says otherwise. */
   runCommand: CommandRunner;
   /** Does a WebSocket to `url`, with these request headers, open within the timeout? (the health check) */

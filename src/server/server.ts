@@ -6,6 +6,7 @@ import { type DispatchTable, readTableFile } from "../config/table";
 import { Failure, Invalid } from "../lib/errors";
 import type { Logger } from "../lib/log";
 import { createApp } from "../request/app";
+import { door } from "../request/door/door";
 import type { InstanceCheck } from "../request/instance/check";
 import { addressesFor, listenersUnreadable } from "../request/instance/listeners";
 import type { Lifecycle } from "../request/lifecycle/lifecycle";
@@ -19,6 +20,7 @@ import { loadSecret, OwnerBinding } from "../request/session/owner";
 import { runtime } from "../runtime/current";
 import type { Listening, OpenSockets } from "../runtime/runtime";
 import { watchFile } from "../runtime/watch";
+import { type FleetTls, loadFleetTls } from "./fleet-tls";
 import { restrictSocket } from "./unix-socket";
 import { instancesFor, lifecycleFor, minterFor, onDemandElsewhere } from "./wiring";
 
@@ -26,25 +28,42 @@ export interface Running extends Listening {
   routing: Routing;
   metrics: Metrics;
   metricsUrl: string | undefined;
+  /** The fleet listener's URL (undefined: fleetListen off). */
+  fleetUrl: string | undefined;
 }
 
-/** What serving needs before it binds: the table, the proof, a readable listen table; or every problem. */
-async function prerequisites(
-  settings: Settings,
-  log: Logger,
-): Promise<{ table: DispatchTable; proof: Proof } | Invalid> {
+interface Ready {
+  table: DispatchTable;
+  proof: Proof;
+  tls: FleetTls;
+}
+
+/** The fleet's TLS files, or why the fleet cannot run here. */
+function fleetPrerequisites(settings: Settings): FleetTls | Invalid {
+  const tls = loadFleetTls(settings.fleet);
+  const used = tls instanceof Invalid || tls.server !== undefined || tls.client !== undefined;
+  if (used && runtime.fleetUnsupported) return new Invalid([runtime.fleetUnsupported]);
+  return tls;
+}
+
+/** What serving needs before it binds: the table, the proof, a readable listen table, the fleet's TLS; or every problem. */
+async function prerequisites(settings: Settings, log: Logger): Promise<Ready | Invalid> {
   const table = await readTableFile(settings.dispatchFile, settings.fleet);
   const proof = await proofFromSettings(settings, log);
   const blind = addressesFor(settings.upstreamHost) ? listenersUnreadable() : undefined;
   const remote = onDemandElsewhere(settings);
+  const tls = fleetPrerequisites(settings);
   const problems = [
     ...(table instanceof Invalid ? table.problems.map((p) => `${settings.dispatchFile}: ${p}`) : []),
     ...(proof instanceof Failure ? [proof.detail] : []),
     ...(blind ? [blind.detail] : []),
     ...(remote ? [remote.detail] : []),
+    ...(tls instanceof Invalid ? tls.problems : []),
   ];
-  if (table instanceof Invalid || proof instanceof Failure || blind || remote) return new Invalid(problems);
-  return { table, proof };
+  if (table instanceof Invalid || proof instanceof Failure || tls instanceof Invalid || blind || remote) {
+    return new Invalid(problems);
+  }
+  return { table, proof, tls };
 }
 
 /** How many of the table's instances listen on their port, as their own account (on the shared snapshot). */
@@ -54,9 +73,10 @@ function running(routing: Routing, instances: InstanceCheck): number {
   return up.size;
 }
 
-/** The app with its stages: the session cache is forgotten for an instance seen down or replaced. */
-function appFor(settings: Settings, proof: Proof, routing: Routing, metrics: Metrics, log: Logger) {
+/** The apps with their stages: the session cache is forgotten for an instance seen down or replaced. */
+function appFor(settings: Settings, ready: Ready, routing: Routing, metrics: Metrics, log: Logger) {
   const openSockets: OpenSockets = new Set();
+  const { client } = ready.tls;
   const sessions = new SessionCache(settings.sessionCacheTtlMs);
   let lifecycle: Lifecycle | undefined;
   const instances = instancesFor(settings, {
@@ -79,13 +99,24 @@ function appFor(settings: Settings, proof: Proof, routing: Routing, metrics: Met
   );
   const app = createApp({
     settings,
-    proof,
+    proof: ready.proof,
     routing,
     instances,
     lifecycle,
+    door: client
+      ? door({
+          hosts: settings.fleet.hosts,
+          tls: client,
+          connectTimeoutMs: settings.exchangeTimeoutMs,
+          runtime,
+          openSockets,
+          metrics,
+          log,
+        })
+      : undefined,
     cookieNames: new CookieNames(),
     sessions,
-    owners: new OwnerBinding(loadSecret(settings.secretFile, log)),
+    owners: new OwnerBinding(loadSecret(settings.secretFile, log), settings.fleet.self),
     mint: minterFor(settings),
     runtime,
     openSockets,
@@ -120,8 +151,11 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     domains: settings.identityDomains,
     read: (path) => readTableFile(path, settings.fleet),
   });
-  const { app, openSockets, instances, lifecycle } = appFor(settings, ready.proof, routing, metrics, log);
-  const listening = runtime.serveApp(app, settings.listen);
+  const { app, openSockets, instances, lifecycle } = appFor(settings, ready, routing, metrics, log);
+  const listening = runtime.serveApp(app.main, settings.listen);
+  const { listen: fleetListen } = settings.fleet;
+  const fleetListening =
+    fleetListen && ready.tls.server && runtime.serveApp(app.fleet(), fleetListen, ready.tls.server);
   if (settings.listen.kind === "unix") {
     const failed = restrictSocket(settings.listen.path, settings.listenMode, settings.listenGroup);
     if (failed) {
@@ -148,6 +182,8 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     runtime: runtime.name,
     url: listening.url,
     metrics: metricsServer?.url,
+    fleet: fleetListening ? fleetListening.url : undefined,
+    host: settings.fleet.self || undefined,
     users: routing.size,
     table: settings.dispatchFile,
     identity_proof: ready.proof.mode,
@@ -156,9 +192,20 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     routing.stop();
     stopSweep?.();
     watcher.close();
-    await drainWithin(listening, openSockets, settings.shutdownTimeoutMs, log);
+    await Promise.all(
+      [listening, fleetListening]
+        .filter((l): l is Listening => Boolean(l))
+        .map((l) => drainWithin(l, openSockets, settings.shutdownTimeoutMs, log)),
+    );
     await metricsServer?.stop();
     log.log("info", "stopped", {});
   };
-  return { ...listening, routing, metrics, metricsUrl: metricsServer?.url, stop };
+  return {
+    ...listening,
+    routing,
+    metrics,
+    metricsUrl: metricsServer?.url,
+    fleetUrl: fleetListening ? fleetListening.url : undefined,
+    stop,
+  };
 }

@@ -5,6 +5,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { Server } from "bun";
+import type { FleetSettings } from "../../src/config/fleet";
+import { Invalid } from "../../src/lib/errors";
+import { loadFleetTls } from "../../src/server/fleet-tls";
 import { tempDir } from "../fixtures/stack";
 import { type Issued, TestCa } from "../fixtures/test-ca";
 
@@ -54,5 +57,67 @@ describe("TLS between dispatchers (test CA, openssl)", () => {
     expect(await get(url, { ca: ca.cert, cert: client.cert, key: client.key })).toBe("door");
     expect(await get(url, { ca: ca.cert })).toStartWith("refused");
     expect(await get(url, { ca: ca.cert, cert: stranger.cert, key: stranger.key })).toStartWith("refused");
+  });
+});
+
+describe("the fleet's TLS files, read at start", () => {
+  let dir: string;
+  let ca: TestCa;
+  let host: Issued;
+  let other: Issued;
+  const fleetOf = (overrides: Partial<FleetSettings>): FleetSettings => ({
+    self: "a",
+    hosts: new Map([
+      ["a", "https://127.0.0.1:1"],
+      ["b", "https://127.0.0.2:1"],
+    ]),
+    listen: { kind: "tcp", hostname: "127.0.0.1", port: 0 },
+    certFile: host.certFile,
+    keyFile: host.keyFile,
+    caFile: ca.certFile,
+    mutualTls: true,
+    ...overrides,
+  });
+  const problems = (fleet: FleetSettings, now?: number) => {
+    const loaded = loadFleetTls(fleet, now);
+    return loaded instanceof Invalid ? loaded.problems : [];
+  };
+
+  beforeAll(async () => {
+    dir = tempDir("t3d-fleet-tls-");
+    ca = await TestCa.create(join(dir, "ca"));
+    host = await ca.issue("host-a", { serverIps: ["127.0.0.1"], client: true });
+    other = await ca.issue("host-b", { serverIps: ["127.0.0.2"], client: true });
+  });
+
+  test("mutual TLS: the listener asks for the CA's client certificates, the door presents its own", () => {
+    const loaded = loadFleetTls(fleetOf({}));
+    if (loaded instanceof Invalid) throw new Error(loaded.detail);
+    expect(loaded.server).toEqual({ cert: host.cert, key: host.key, ca: ca.cert });
+    expect(loaded.client).toEqual({ ca: ca.cert, cert: host.cert, key: host.key });
+  });
+
+  test("without mutual TLS the door presents nothing and the listener asks for nothing", () => {
+    const loaded = loadFleetTls(fleetOf({ mutualTls: false }));
+    if (loaded instanceof Invalid) throw new Error(loaded.detail);
+    expect(loaded.server).toEqual({ cert: host.cert, key: host.key });
+    expect(loaded.client).toEqual({ ca: ca.cert });
+  });
+
+  test("a missing file, a key that is not the certificate's, a CA that is not PEM, an expired certificate: each named", () => {
+    expect(problems(fleetOf({ caFile: join(dir, "nope.crt") }))[0]).toContain("fleetCaFile");
+    expect(problems(fleetOf({ keyFile: other.keyFile }))).toEqual([
+      `fleetKeyFile ${other.keyFile} is not the key of fleetCertFile ${host.certFile}`,
+    ]);
+    expect(problems(fleetOf({ caFile: host.keyFile }))[0]).toContain("not a PEM certificate");
+    const inThreeDays = Date.now() + 3 * 24 * 3600 * 1000;
+    expect(problems(fleetOf({}), inThreeDays).join("\n")).toContain("expired on");
+  });
+
+  test("no fleet: nothing is read", () => {
+    expect(loadFleetTls(fleetOf({ hosts: new Map(), listen: undefined, caFile: "/nonexistent" }))).toEqual({
+      server: undefined,
+      client: undefined,
+    });
   });
 });

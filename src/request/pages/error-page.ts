@@ -22,6 +22,8 @@ const MESSAGE: Record<ErrorKind, string> = {
   instance_starting: "your t3 instance is starting: retry in a moment",
   instance_stopped: "your t3 instance is stopped: reload the page to start it",
   start_failed: "your t3 instance did not start: reload the page to see why",
+  host_down: "the t3 instance is not reachable",
+  wrong_host: "your t3 instance is moving: reload in a moment",
   not_found: "nothing here",
   internal: "t3-dispatch failed unexpectedly",
 };
@@ -31,6 +33,8 @@ const TITLE: Partial<Record<ErrorKind, string>> = {
   upstream_down: "Your workspace is not answering",
   instance_impostor: "Your workspace is not answering",
   exchange_unreachable: "Your workspace is not answering",
+  host_down: "Your workspace is not answering",
+  wrong_host: "Your workspace is moving",
   pairing_loop: "Signing you in keeps failing",
   not_found: "Nothing here",
 };

@@ -34,12 +34,14 @@ interface BunProxyInit extends RequestInit {
 export const bunRuntime: Runtime = {
   name: "bun",
   serveApp,
+  fleetUnsupported: undefined,
   serveFetch,
   peerAddress,
   bridgeWebSocket: (server, request, target, log, open) =>
     bridgeWebSocket(server as Parameters<typeof bridgeWebSocket>[0], request, target, log, open),
   // Bun's fetch gives the response mutable headers; a body of unknown length
-  // is made ready to leave with them (ready-body.ts).
+  // is made ready to leave with them (ready-body.ts). A `tls` in init (another
+  // host's dispatcher) is Bun's own fetch option.
   fetchUpstream: (url, init) =>
     fetch(url, { ...init, decompress: false, timeout: false } as BunProxyInit).then((response) =>
       init.method === "HEAD" ? response : withReadyBody(response),

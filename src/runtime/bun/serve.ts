@@ -3,16 +3,24 @@
 import type { Server } from "bun";
 import type { Elysia } from "elysia";
 import type { ListenAddress } from "../../config/setting-values";
-import { type Listening, listenUrl, type ServableApp } from "../runtime";
+import { type Listening, listenUrl, type ServableApp, type ServerTls } from "../runtime";
 
 /** Where Bun should bind: a Unix socket path, or host and port. */
 const bindOptions = (listen: ListenAddress) =>
   listen.kind === "unix" ? { unix: listen.path } : { hostname: listen.hostname, port: listen.port };
 
-export function serveApp(app: ServableApp, listen: ListenAddress): Listening {
+/** Bun's TLS options: with a CA, a client certificate from it is required (mutual TLS). */
+const tlsOptions = (tls: ServerTls) => ({
+  cert: tls.cert,
+  key: tls.key,
+  ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+});
+
+export function serveApp(app: ServableApp, listen: ListenAddress, tls?: ServerTls): Listening {
   const where = bindOptions(listen);
   const options = {
     ...where,
+    ...(tls ? { tls: tlsOptions(tls) } : {}),
     // Quiet SSE streams and long polls must not be cut (Elysia sets 30 s).
     idleTimeout: 0,
     // Two dispatchers silently sharing a port would be a deployment bug.
@@ -33,7 +41,7 @@ export function serveApp(app: ServableApp, listen: ListenAddress): Listening {
   const server = app.server as Server<unknown>;
   return {
     port: listen.kind === "tcp" ? server.port : undefined,
-    url: listenUrl(listen, server.port),
+    url: listenUrl(listen, server.port, tls !== undefined),
     drain: () => server.stop(false),
     stop: () => server.stop(true),
   };

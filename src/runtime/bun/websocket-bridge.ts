@@ -37,6 +37,7 @@ function connectUpstream(target: WebSocketTarget): Promise<WebSocket | DispatchE
     const socket = new WebSocket(target.url, {
       headers: Object.fromEntries(target.headers),
       protocols: target.protocols,
+      ...(target.tls ? { tls: target.tls } : {}),
     });
     socket.binaryType = "arraybuffer";
     const timer = setTimeout(() => {

@@ -50,6 +50,8 @@ function spawnDeno(argv: string[], io: ChildIO): Spawned {
 export const denoRuntime: Runtime = {
   name: "deno",
   serveApp,
+  // Deno's WebSocket clients take no CA and no client certificate.
+  fleetUnsupported: "a fleet (TLS between dispatchers with the operator's CA) needs the Bun build",
   serveFetch,
   peerAddress,
   bridgeWebSocket: (_server, request, target, log, open) =>

@@ -1,5 +1,5 @@
 // Handler tests of every branch of the request flow, through Elysia's
-// app.handle, with the instances mocked by msw.
+// app.handle, with the instances (and another host's dispatcher) mocked by msw.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
@@ -8,6 +8,7 @@ import type { Instance } from "../../../src/config/table";
 import { DispatchError, Invalid } from "../../../src/lib/errors";
 import { memoryLogger } from "../../../src/lib/log";
 import { createApp } from "../../../src/request/app";
+import { door } from "../../../src/request/door/door";
 import { Metrics } from "../../../src/request/metrics";
 import { peerProof } from "../../../src/request/proof/proof";
 import { routeOf } from "../../../src/request/route";
@@ -25,7 +26,18 @@ const instances = {
 const table = new Map<string, Instance>(
   Object.entries(instances).map(([user, i]) => [user, { user, osUser: `os${user}`, port: i.port }]),
 );
-const server = setupServer(...Object.values(instances).flatMap(handlersFor));
+// Two users whose instances other hosts own: b's dispatcher answers, c's is down.
+const HOST_B = "https://b.fleet.test:3790";
+table.set("far", { user: "far", osUser: "osfar", port: 5024, host: "b" });
+table.set("gone", { user: "gone", osUser: "osgone", port: 5024, host: "c" });
+/** What b's dispatcher was sent: each request's path and headers. */
+const forwardedToB: Array<{ path: string; headers: Headers }> = [];
+const hostB = http.all(`${HOST_B}/*`, ({ request }) => {
+  forwardedToB.push({ path: new URL(request.url).pathname, headers: request.headers });
+  return new HttpResponse("b's answer", { status: 201, headers: { "set-cookie": "t3_session_5024=b; Path=/" } });
+});
+const hostC = http.all("https://c.fleet.test:3790/*", () => HttpResponse.error());
+const server = setupServer(...Object.values(instances).flatMap(handlersFor), hostB, hostC);
 const resolved = resolveSettings({ flags: { sessionTimeout: "300ms", sessionCacheTtl: "0", pairAttempts: "1000" } });
 if (resolved instanceof Invalid) throw new Error(resolved.detail);
 
@@ -33,7 +45,12 @@ let mintBehaviour: "ok" | "fail" = "ok";
 const minted: string[] = [];
 const log = memoryLogger();
 const metrics = new Metrics();
-const app = createApp({
+const runtime = {
+  fetchUpstream: bunRuntime.fetchUpstream,
+  peerAddress: () => undefined,
+  bridgeWebSocket: async () => new DispatchError("upstream_down", "no WebSocket in handler tests"),
+};
+const apps = createApp({
   settings: resolved.settings,
   // Handler tests exercise everything after the proof: the peer proof with every peer trusted.
   proof: peerProof(() => true, "X-authentik-username", true),
@@ -56,15 +73,24 @@ const app = createApp({
     instance?.credentials.add(credential);
     return credential;
   },
-  runtime: {
-    fetchUpstream: bunRuntime.fetchUpstream,
-    peerAddress: () => undefined,
-    bridgeWebSocket: async () => new DispatchError("upstream_down", "no WebSocket in handler tests"),
-  },
+  runtime,
   openSockets: new Set(),
   metrics,
   log,
+  door: door({
+    hosts: new Map([
+      ["b", HOST_B],
+      ["c", "https://c.fleet.test:3790"],
+    ]),
+    tls: { ca: "(msw answers before any handshake)" },
+    connectTimeoutMs: 1000,
+    runtime,
+    openSockets: new Set(),
+    metrics,
+    log,
+  }),
 });
+const app = apps.main;
 
 const request = (path: string, headers: Record<string, string> = {}, init: RequestInit = {}) =>
   app.handle(new Request(`http://localhost${path}`, { ...init, headers }));
@@ -77,6 +103,7 @@ afterEach(() => {
   mintBehaviour = "ok";
   minted.length = 0;
   log.lines.length = 0;
+  forwardedToB.length = 0;
   for (const i of Object.values(instances)) i.calls.length = 0;
 });
 afterAll(() => server.close());
@@ -298,5 +325,61 @@ describe("a bug", () => {
     expect(lines.map((l) => [l.request_id, String(l.detail).includes("a bug in a stage")])).toEqual([
       ["r-crash", true],
     ]);
+  });
+});
+
+describe("another host's instance", () => {
+  const token = { "x-authentik-username": "far", "x-authentik-jwt": "the front's token" };
+
+  test("the door forwards it to its host as it came: token, identity, cookies, request id; the answer comes back", async () => {
+    const response = await navigate("/deep?x=1", {
+      ...token,
+      cookie: "t3_session_5024=s; t3d_owner=far.mac; authentik_session=a",
+      "x-request-id": "door-1",
+      host: "t3.example.com",
+    });
+    expect([response.status, await response.text()]).toEqual([201, "b's answer"]);
+    expect(response.headers.get("set-cookie")).toBe("t3_session_5024=b; Path=/");
+    expect(forwardedToB.map((f) => f.path)).toEqual(["/deep"]);
+    const sent = forwardedToB[0]?.headers;
+    expect(sent?.get("x-authentik-jwt")).toBe("the front's token");
+    expect(sent?.get("x-authentik-username")).toBe("far");
+    expect(sent?.get("cookie")).toBe("t3_session_5024=s; t3d_owner=far.mac; authentik_session=a");
+    expect(sent?.get("x-request-id")).toBe("door-1");
+    expect(sent?.get("x-forwarded-host")).toBe("t3.example.com"); // the owner's origin check sees the public host
+    expect(minted).toEqual([]); // the owner pairs, never the door
+    expect(metrics.fleetRequests.get("b")).toBeGreaterThan(0);
+  });
+
+  test("its host's dispatcher down: the 'not answering' page, naming no host; the log names it", async () => {
+    const response = await navigate("/", { "x-authentik-username": "gone" });
+    expect(response.status).toBe(502);
+    const page = await response.text();
+    expect(page).toContain("Your workspace is not answering");
+    expect(page).not.toContain("fleet.test");
+    expect(log.lines.find((l) => l.event === "host_down")?.host).toBe("c");
+    expect(metrics.fleetErrors.get("c")).toBe(1);
+  });
+
+  test("a person of this host is unaffected by another host being down", async () => {
+    await navigate("/", { "x-authentik-username": "gone" });
+    expect((await navigate("/", { "x-authentik-username": "new@example.com" })).status).toBe(302);
+  });
+
+  test("the fleet listener's app never forwards again: another host's instance there is wrong_host", async () => {
+    const fleet = apps.fleet();
+    const response = await fleet.handle(
+      new Request("https://a.fleet.test/", { headers: { ...token, "sec-fetch-dest": "document" } }),
+    );
+    expect(response.status).toBe(502);
+    expect(await response.text()).toContain("Your workspace is moving");
+    expect(forwardedToB).toEqual([]);
+    // This host's own people are served on it as on the front's listener.
+    const own = await fleet.handle(
+      new Request("https://a.fleet.test/", {
+        headers: { "x-authentik-username": "new@example.com", "sec-fetch-dest": "document" },
+      }),
+    );
+    expect(own.status).toBe(302);
   });
 });

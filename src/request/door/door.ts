@@ -1,0 +1,75 @@
+// Stage: the door. A request whose instance another host owns, once its
+// identity is proven here, goes to that host's dispatcher as it came: the
+// front's token and identity header along (the owner verifies them itself),
+// every cookie (the owner picks the instance's own), over TLS with the
+// operator's CA. HTTP streams both ways and a WebSocket is bridged, with the
+// local proxy's backpressure and close codes; the answer comes back as the
+// owner made it. Nothing here decides a session or touches an instance.
+import type { Instance } from "../../config/table";
+import { DispatchError } from "../../lib/errors";
+import type { Logger } from "../../lib/log";
+import type { ClientTls, OpenSockets, Runtime } from "../../runtime/runtime";
+import type { RequestRecord } from "../context";
+import type { Forwarded } from "../forward/forward";
+import { takeWebSocketHandshake, upstreamRequestHeaders } from "../forward/headers";
+import { forwardHttp } from "../forward/http";
+import type { Metrics } from "../metrics";
+
+export interface DoorDeps {
+  /** Each host's name → its dispatcher's fleet origin. */
+  hosts: ReadonlyMap<string, string>;
+  tls: ClientTls;
+  /** How long the owner's WebSocket may take to open. */
+  connectTimeoutMs: number;
+  runtime: Pick<Runtime, "fetchUpstream" | "bridgeWebSocket">;
+  openSockets: OpenSockets;
+  metrics: Pick<Metrics, "fleetRequests" | "fleetErrors" | "fleetSeconds">;
+  log: Logger;
+}
+
+export type Door = ReturnType<typeof door>;
+
+export function door(deps: DoorDeps) {
+  const { runtime, tls, metrics, log } = deps;
+  const fetchOwner: Parameters<typeof forwardHttp>[3] = (url, init) => runtime.fetchUpstream(url, { ...init, tls });
+
+  /** The owner did not take it: the person sees the "not answering" page, the log names the host. */
+  function hostDown(host: string, refused: DispatchError): DispatchError {
+    metrics.fleetErrors.inc(host);
+    return new DispatchError("host_down", `host ${host}: ${refused.detail}`, { host });
+  }
+
+  async function proxy(
+    request: Request,
+    server: unknown,
+    record: RequestRecord,
+    instance: Instance,
+  ): Promise<Forwarded> {
+    const host = instance.host ?? "";
+    const origin = deps.hosts.get(host);
+    if (origin === undefined) return hostDown(host, new DispatchError("host_down", "not in fleetHosts"));
+    metrics.fleetRequests.inc(host);
+    const started = performance.now();
+    // No prefix is dropped: the owner needs the front's token and identity header to prove the request itself.
+    const headers = upstreamRequestHeaders(request, {
+      clientAddress: record.peer,
+      dropPrefixes: [],
+      requestId: record.id,
+      protocol: record.url.protocol,
+    });
+    const path = record.url.pathname + record.url.search;
+    if (record.upgrade) {
+      const protocols = takeWebSocketHandshake(request, headers);
+      const url = `${origin.replace(/^https:/, "wss:")}${path}`;
+      const target = { url, headers, protocols, connectTimeoutMs: deps.connectTimeoutMs, onFrame() {}, tls };
+      const bridged = await runtime.bridgeWebSocket(server, request, target, log, deps.openSockets);
+      metrics.fleetSeconds.observe((performance.now() - started) / 1000, host);
+      return bridged instanceof DispatchError ? hostDown(host, bridged) : bridged;
+    }
+    const response = await forwardHttp(request, `${origin}${path}`, headers, fetchOwner, record.id);
+    metrics.fleetSeconds.observe((performance.now() - started) / 1000, host);
+    return response instanceof DispatchError ? hostDown(host, response) : response;
+  }
+
+  return { proxy };
+}
