@@ -1,6 +1,11 @@
-// `t3-dispatch healthcheck`: the real pairing handshake against each instance.
+// `t3-dispatch healthcheck`: the real pairing handshake against each instance
+// of this host, and in a fleet each other host's dispatcher (all of them
+// unless --user picks one person).
 import { Failure, Invalid } from "../lib/errors";
+import { checkHosts, formatHost, type HostHealth } from "../ops/fleet-health";
 import { checkInstance, formatHealth } from "../ops/healthcheck";
+import { runtime } from "../runtime/current";
+import { loadFleetTls } from "../server/fleet-tls";
 import { selectInstances } from "../server/wiring";
 import { parseSettingsArgs, unusableSettings } from "./args";
 import { fail } from "./exit";
@@ -15,8 +20,20 @@ export async function healthcheckCommand(args: string[]): Promise<number> {
   if (parsed instanceof Invalid) return unusableSettings(parsed);
   const instances = await selectInstances(parsed.settings, parsed.values.user as string | undefined);
   if (instances instanceof Failure) return fail("healthcheck", instances.detail);
-  const deps = healthDeps(parsed.settings);
-  const results = await Promise.all(instances.map((instance) => checkInstance(instance, deps)));
-  process.stdout.write(parsed.values.json ? `${JSON.stringify(results, null, 2)}\n` : `${formatHealth(results)}\n`);
-  return results.every((r) => r.ok) && results.length > 0 ? 0 : 1;
+  const { settings } = parsed;
+  const tls = loadFleetTls(settings.fleet);
+  if (tls instanceof Invalid) return fail("healthcheck", tls.detail);
+  const deps = healthDeps(settings);
+  const [results, hosts] = await Promise.all([
+    Promise.all(instances.map((instance) => checkInstance(instance, deps))),
+    tls.client && parsed.values.user === undefined
+      ? checkHosts(settings.fleet, tls.client, runtime.fetchUpstream, settings.ops.healthTimeoutMs)
+      : ([] as HostHealth[]),
+  ]);
+  const text = [formatHealth(results), ...hosts.map(formatHost)].filter((line) => line !== "").join("\n");
+  process.stdout.write(
+    parsed.values.json ? `${JSON.stringify({ instances: results, hosts }, null, 2)}\n` : `${text}\n`,
+  );
+  const checked = results.length + hosts.length;
+  return [...results, ...hosts].every((r) => r.ok) && checked > 0 ? 0 : 1;
 }

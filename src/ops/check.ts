@@ -1,8 +1,9 @@
 // `t3-dispatch check`: everything `serve` needs, checked before it is needed —
 // the table, the trusted peers, the mint command and (with on-demand start)
 // the instance command (present, executable, and the sudo target
-// root-owned), the secret file, and every instance answering (or stopped,
-// when it starts on demand).
+// root-owned), the secret file, every instance of this host answering (or
+// stopped, when it starts on demand), and in a fleet the TLS files and every
+// other host's dispatcher.
 // Lists every problem, not just the first.
 import { accessSync, constants, existsSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -12,9 +13,12 @@ import { Failure, Invalid } from "../lib/errors";
 import { memoryLogger } from "../lib/log";
 import { addressesFor } from "../request/instance/listeners";
 import { proofFromSettings } from "../request/proof/from-settings";
+import { runtime } from "../runtime/current";
+import { loadFleetTls } from "../server/fleet-tls";
 import { onDemandElsewhere } from "../server/wiring";
 import { instanceUrl } from "../t3/address";
 import { fetchServerVersion } from "../t3/client";
+import { checkHosts, formatHost } from "./fleet-health";
 
 export interface CheckLine {
   ok: boolean;
@@ -102,6 +106,29 @@ function checkSecret(path: string): CheckLine {
   }
 }
 
+/** The fleet: its TLS files, the listener, and each other host's dispatcher as a door reaches it. */
+async function checkFleet(settings: Settings): Promise<CheckLine[]> {
+  const tls = loadFleetTls(settings.fleet);
+  if (tls instanceof Invalid) return tls.problems.map((what) => ({ ok: false, what }));
+  if (!tls.server && !tls.client) return [];
+  if (runtime.fleetUnsupported) return [{ ok: false, what: runtime.fleetUnsupported }];
+  const { fleet } = settings;
+  const lines: CheckLine[] = [];
+  if (fleet.listen?.kind === "tcp") {
+    const mutual = fleet.mutualTls ? "client certificates from fleetCaFile required" : "fleetMutualTls off: any client";
+    lines.push({
+      ok: true,
+      warning: !fleet.mutualTls,
+      what: `fleet listener ${fleet.listen.hostname}:${fleet.listen.port} (host ${fleet.self || "unnamed"}): ${mutual}`,
+    });
+  }
+  if (tls.client) {
+    const hosts = await checkHosts(fleet, tls.client, runtime.fetchUpstream, settings.ops.healthTimeoutMs);
+    lines.push(...hosts.map((host) => ({ ok: host.ok, what: formatHost(host).replace(/^(PASS|FAIL) /, "") })));
+  }
+  return lines;
+}
+
 export async function checkAll(settings: Settings): Promise<CheckLine[]> {
   const lines: CheckLine[] = [];
   const loaded = await readTableFile(settings.dispatchFile, settings.fleet);
@@ -132,6 +159,7 @@ export async function checkAll(settings: Settings): Promise<CheckLine[]> {
   lines.push(...checkWrapperCommand("mint", settings.mintCommand));
   if (onDemand) lines.push(...checkWrapperCommand("instance", settings.lifecycle.command));
   lines.push(checkSecret(settings.secretFile));
+  lines.push(...(await checkFleet(settings)));
   if (table) {
     const answers = await Promise.all(
       [...table.values()]

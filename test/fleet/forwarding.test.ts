@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
 import { startFakeOutpost } from "../../src/demo/fake-outpost";
+import { checkAll } from "../../src/ops/check";
 import { type LoopbackFleet, startLoopbackFleet } from "../fixtures/fleet-stack";
 import { Browser, floodHeldFor, OUTPOST, until } from "../fixtures/stack";
 
@@ -144,6 +145,8 @@ describe("hosts come and go, people move", () => {
     const bob = await bobAtA();
     const alice = new Browser(a().url, "alice@example.com");
     expect((await alice.fetch("/", { document: true })).status).toBe(302);
+    const hostLine = async () => (await checkAll(a().settings)).find((line) => line.what.startsWith("host b "));
+    expect(await hostLine()).toEqual({ ok: true, what: expect.stringContaining("its dispatcher answers") });
     await b().started.stop();
     const down = await bob.fetch("/", { document: true });
     expect(down.status).toBe(502);
@@ -153,5 +156,6 @@ describe("hosts come and go, people move", () => {
     expect((await alice.fetch("/", { document: true })).status).toBe(200);
     const metrics = await (await fetch(`${a().started.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/t3d_fleet_errors_total\{host="b"\} [1-9]/);
+    expect(await hostLine()).toEqual({ ok: false, what: expect.stringContaining("not answering") });
   });
 });

@@ -130,8 +130,12 @@ describe("healthcheck", () => {
     );
     const failed = await cli("--json");
     expect(failed.code).toBe(1);
-    const report = JSON.parse(failed.stdout) as Array<{ user: string; ok: boolean; steps: Array<{ step: string }> }>;
-    expect(report.map((r) => [r.user, r.ok, r.steps.at(-1)?.step])).toEqual([
+    const report = JSON.parse(failed.stdout) as {
+      instances: Array<{ user: string; ok: boolean; steps: Array<{ step: string }> }>;
+      hosts: unknown[];
+    };
+    expect(report.hosts).toEqual([]); // no fleet
+    expect(report.instances.map((r) => [r.user, r.ok, r.steps.at(-1)?.step])).toEqual([
       ["clibad", false, "websocket"],
       ["cligood", true, "websocket"],
     ]);
