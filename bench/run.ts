@@ -15,6 +15,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
+import { flagName } from "../src/config/setting-schema";
+import { freePort } from "../src/demo/free-port";
+import { TestCa } from "../test/fixtures/test-ca";
 import { cpuMicros, memoryKiB } from "./proc";
 
 const smoke = process.argv.includes("--smoke");
@@ -189,33 +192,28 @@ const dispatcherCommand = profileDir
       join(repo, "src/main.ts"),
     ]
   : [binary];
-const dispatcherProcess = Bun.spawn(
-  [
-    "taskset",
-    "-c",
-    "0",
-    ...dispatcherCommand,
-    "serve",
-    "--listen",
-    "127.0.0.1:0",
-    "--dispatch-file",
-    table,
-    "--mint-command",
+/** A dispatcher on `core`, serving the table with these extra flags, its log in `log`. */
+function spawnDispatcher(core: string, command: string[], log: string, flags: Record<string, string>): Subprocess {
+  const all = {
+    listen: "127.0.0.1:0",
+    dispatchFile: table,
     mintCommand,
-    "--secret-file",
-    join(work, "secret"),
-    "--metrics-listen",
-    "127.0.0.1:0",
-    "--pair-attempts",
-    "100000",
-    "--jwks-file",
+    secretFile: join(work, `secret-${core}-${flags.hostName ?? "local"}`),
+    metricsListen: "127.0.0.1:0",
+    pairAttempts: "100000",
     jwksFile,
-    "--accounts-file",
-    accounts,
-  ],
-  { stdout: "ignore", stderr: Bun.file(logFile) },
-);
-children.push(dispatcherProcess);
+    accountsFile: accounts,
+    ...flags,
+  };
+  const argv = Object.entries(all).flatMap(([key, value]) => [`--${flagName(key)}`, value]);
+  const child = Bun.spawn(["taskset", "-c", core, ...command, "serve", ...argv], {
+    stdout: "ignore",
+    stderr: Bun.file(log),
+  });
+  children.push(child);
+  return child;
+}
+const dispatcherProcess = spawnDispatcher("0", dispatcherCommand, logFile, {});
 const dispatcher = (await waitForLog(logFile, /"event":"listening".*?"url":"([^"]+)"/))[1] ?? "";
 console.log(`dispatcher ${dispatcher} (pid ${dispatcherProcess.pid}), fake instance ${upstream}`);
 const pid = dispatcherProcess.pid;
@@ -315,6 +313,73 @@ for (const c of cases.filter((c) => only === undefined || c.name.includes(only))
   rows.push(row);
   console.log(`done: ${c.name}`);
 }
+
+// Forwarded: a door (core 0, like the local dispatcher) sends bench's requests to
+// the owner host's dispatcher (core 1) over mutual TLS, which proxies to the
+// instance. The door's CPU per request is set beside the local dispatcher's
+// for the same small GET, round by round.
+const ca = await TestCa.create(join(work, "ca"));
+const hostCert = await ca.issue("bench-host", { serverIps: ["127.0.0.1"], client: true });
+const ownerPort = await freePort();
+const fleetTable = join(work, "fleet-dispatch.json");
+writeFileSync(
+  fleetTable,
+  JSON.stringify({ bench: { os_user: "bench", port: Number(new URL(upstream).port), host: "owner" } }),
+);
+const fleetFlags = {
+  dispatchFile: fleetTable,
+  fleetHosts: `owner=https://127.0.0.1:${ownerPort}`,
+  fleetCertFile: hostCert.certFile,
+  fleetKeyFile: hostCert.keyFile,
+  fleetCaFile: ca.certFile,
+};
+const ownerLog = join(work, "owner.log");
+const doorLog = join(work, "door.log");
+const ownerProcess = spawnDispatcher("1", [binary], ownerLog, {
+  ...fleetFlags,
+  hostName: "owner",
+  fleetListen: `127.0.0.1:${ownerPort}`,
+});
+const doorProcess = spawnDispatcher("0", [binary], doorLog, fleetFlags);
+await waitForLog(ownerLog, /"event":"listening"/);
+const door = (await waitForLog(doorLog, /"event":"listening".*?"url":"([^"]+)"/))[1] ?? "";
+const viaDoor = await fetch(`${door}/`, { headers: { ...front, "sec-fetch-dest": "document" }, redirect: "manual" });
+const doorCookie = viaDoor.headers
+  .getSetCookie()
+  .map((line) => line.split(";")[0])
+  .join("; ");
+if (viaDoor.status !== 302) throw new Error(`pairing through the door failed: ${viaDoor.status}`);
+const doorAuth = [...auth.slice(0, -1), `Cookie: ${doorCookie}`, "Sec-Fetch-Dest: empty"];
+const forwarded = { local: [] as number[], door: [] as number[], owner: [] as number[], rps: [] as number[], bad: 0 };
+/** One wrk run through `url`: CPU µs per request of each process in `pids`. */
+function cpuPerRequest(url: string, headers: string[], pids: number[]): number[] {
+  const before = pids.map(cpuMicros);
+  const result = wrk(url, headers);
+  forwarded.bad += result.bad + (result.requests === 0 ? 1 : 0);
+  if (pids.length > 1) forwarded.rps.push(result.rps);
+  return pids.map((p, i) => (cpuMicros(p) - (before[i] ?? 0)) / Math.max(1, result.requests));
+}
+for (let round = 0; round < ROUNDS; round++) {
+  const local = () =>
+    forwarded.local.push(...cpuPerRequest(`${dispatcher}/`, [...auth, "Sec-Fetch-Dest: empty"], [pid]));
+  const throughDoor = () => {
+    const [doorCpu = Number.NaN, ownerCpu = Number.NaN] = cpuPerRequest(`${door}/`, doorAuth, [
+      doorProcess.pid,
+      ownerProcess.pid,
+    ]);
+    forwarded.door.push(doorCpu);
+    forwarded.owner.push(ownerCpu);
+  };
+  if (round % 2 === 0) {
+    local();
+    throughDoor();
+  } else {
+    throughDoor();
+    local();
+  }
+}
+if (forwarded.bad > 0) console.error(`forwarded: ${forwarded.bad} bad responses`);
+console.log("done: forwarded");
 
 // WebSocket echo round trips, direct and through the dispatcher, interleaved.
 function wsRtt(url: string, withAuth: boolean): { count: number; p50: number; p99: number } {
@@ -436,11 +501,14 @@ const wsAdded = median(ws.proxied.map((r) => r.p50)) - median(ws.direct.map((r) 
 const wsComplete = [...ws.direct, ...ws.proxied].every((r) => r.count === WS_MESSAGES);
 if (!wsComplete) failed++;
 if (pairingFailures > 0) failed++;
+if (forwarded.bad > 0) failed++;
+const forwardedRatio = median(forwarded.door.map((cpu, i) => cpu / (forwarded.local[i] ?? Number.NaN)));
 lines.push(
   "",
   `WebSocket echo round trip (${WS_MESSAGES} sequential messages): direct p50 ${fmt(median(ws.direct.map((r) => r.p50)))} µs / p99 ${fmt(median(ws.direct.map((r) => r.p99)))} µs; through the dispatcher p50 ${fmt(median(ws.proxied.map((r) => r.p50)))} µs / p99 ${fmt(median(ws.proxied.map((r) => r.p99)))} µs; added p50 ${fmt(wsAdded)} µs (target ≤ 500 µs: ${smoke ? "n/a" : wsAdded <= 500 ? "met" : "MISSED"})`,
   `First-visit pairing (${PAIRINGS} sequential, fake mint): median ${fmt(median(pairings) / 1000, 1)} ms, of which the mint command alone takes ${fmt(median(mints) / 1000, 1)} ms: dispatcher overhead ${fmt((median(pairings) - median(mints)) / 1000, 2)} ms per pairing${pairingFailures ? ` · ${pairingFailures} failed` : ""}`,
   `Memory: idle RSS ${fmt(idleRss / 1024, 1)} MiB (target ≤ 40: ${smoke ? "n/a" : idleRss <= 40 * 1024 ? "met" : "MISSED"}), the bare pass-through's (from source, bun) ${fmt(bareIdleRss / 1024, 1)} MiB; peak RSS after the 64 parallel 1 MiB downloads ${fmt(bodyPeak.dispatcher / 1024, 1)} MiB against bare ${fmt(bodyPeak.bare / 1024, 1)} MiB (target ≤ bare: ${smoke || Number.isNaN(bodyPeak.bare) ? "n/a" : bodyPeak.dispatcher <= bodyPeak.bare ? "met" : "MISSED"}); peak over the whole run ${fmt(peakOverall / 1024, 1)} MiB`,
+  `Forwarded small GET (door → owner over mutual TLS → instance; door on core 0, owner on core 1): the door's CPU ${fmt(median(forwarded.door), 1)} µs/req against the local dispatcher's ${fmt(median(forwarded.local), 1)} µs/req in the same rounds, ratio ${fmt(forwardedRatio, 2)} (target ≤ 1.00: ${smoke ? "n/a" : forwardedRatio <= 1 ? "met" : "MISSED"}); the owner's ${fmt(median(forwarded.owner), 1)} µs/req; ${fmt(median(forwarded.rps))} req/s through the door${forwarded.bad ? ` · ${forwarded.bad} bad responses` : ""}`,
   `Slow readers (each reads /32m at 200 KiB/s for ${SLOW_SECONDS} s), RSS added while they read, bare / dispatcher: ${slow.map((s) => `${s.count} readers ${fmt(s.bare / 1024, 1)} / ${fmt(s.dispatcher / 1024, 1)} MiB`).join("; ")}`,
 );
 // The lifecycle's steady-state cost, an idle instance's CPU and the stack's memory floor, each its own script (one line each).
