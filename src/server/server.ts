@@ -153,9 +153,6 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
   });
   const { app, openSockets, instances, lifecycle } = appFor(settings, ready, routing, metrics, log);
   const listening = runtime.serveApp(app.main, settings.listen);
-  const { listen: fleetListen } = settings.fleet;
-  const fleetListening =
-    fleetListen && ready.tls.server && runtime.serveApp(app.fleet(), fleetListen, ready.tls.server);
   if (settings.listen.kind === "unix") {
     const failed = restrictSocket(settings.listen.path, settings.listenMode, settings.listenGroup);
     if (failed) {
@@ -163,6 +160,10 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
       return new Invalid([failed.detail]);
     }
   }
+  const { listen: fleetListen } = settings.fleet;
+  const { server: fleetTls } = ready.tls;
+  // The fleet listener: requests other hosts' doors forward to this host's instances.
+  const fleetListening = fleetListen && fleetTls ? runtime.serveApp(app.fleet(), fleetListen, fleetTls) : undefined;
   const metricsServer = settings.metricsListen
     ? runtime.serveFetch(settings.metricsListen, (request) => {
         metrics.openWebSockets.set(openSockets.size);
@@ -182,7 +183,7 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     runtime: runtime.name,
     url: listening.url,
     metrics: metricsServer?.url,
-    fleet: fleetListening ? fleetListening.url : undefined,
+    fleet: fleetListening?.url,
     host: settings.fleet.self || undefined,
     users: routing.size,
     table: settings.dispatchFile,
@@ -192,11 +193,8 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     routing.stop();
     stopSweep?.();
     watcher.close();
-    await Promise.all(
-      [listening, fleetListening]
-        .filter((l): l is Listening => Boolean(l))
-        .map((l) => drainWithin(l, openSockets, settings.shutdownTimeoutMs, log)),
-    );
+    const listeners = fleetListening ? [listening, fleetListening] : [listening];
+    await Promise.all(listeners.map((l) => drainWithin(l, openSockets, settings.shutdownTimeoutMs, log)));
     await metricsServer?.stop();
     log.log("info", "stopped", {});
   };
@@ -205,7 +203,7 @@ export async function startServer(settings: Settings, log: Logger): Promise<Runn
     routing,
     metrics,
     metricsUrl: metricsServer?.url,
-    fleetUrl: fleetListening ? fleetListening.url : undefined,
+    fleetUrl: fleetListening?.url,
     stop,
   };
 }

@@ -5,10 +5,13 @@
 // separate hosts with real accounts and a real front.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { flagName } from "../../src/config/setting-schema";
 import { startFakeOutpost } from "../../src/demo/fake-outpost";
 import { checkAll } from "../../src/ops/check";
+import { runToEnd } from "../fixtures/child";
 import { type LoopbackFleet, startLoopbackFleet } from "../fixtures/fleet-stack";
-import { Browser, floodHeldFor, OUTPOST, until } from "../fixtures/stack";
+import { Browser, DENO_RUN, floodHeldFor, freePort, OUTPOST, REPO, until } from "../fixtures/stack";
 
 let fleet: LoopbackFleet;
 beforeAll(async () => {
@@ -120,6 +123,18 @@ describe("b's fleet listener, reached directly", () => {
     }
     expect(b().mints("bob")).toBe(before);
   });
+});
+
+describe("the runtime", () => {
+  test("under Deno, a dispatcher with the fleet's settings refuses to start, saying why", async () => {
+    const flags = { ...a().flags, fleetListen: `127.0.0.1:${await freePort()}` };
+    const argv = Object.entries(flags).flatMap(([key, value]) => [`--${flagName(key)}`, value]);
+    const run = await runToEnd([...DENO_RUN, join(REPO, "src/main.ts"), "serve", ...argv]);
+    expect(run.code).not.toBe(0);
+    expect(run.stdout + run.stderr).toContain(
+      "a fleet (TLS between dispatchers with the operator's CA) needs the Bun build",
+    );
+  }, 60_000);
 });
 
 describe("hosts come and go, people move", () => {
