@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { flagName } from "../../src/config/setting-schema";
 import { startFakeOutpost } from "../../src/demo/fake-outpost";
 import { checkAll } from "../../src/ops/check";
+import type { HostHealth } from "../../src/ops/fleet-health";
 import { runToEnd } from "../fixtures/child";
 import { type LoopbackFleet, startLoopbackFleet } from "../fixtures/fleet-stack";
 import { Browser, DENO_RUN, floodHeldFor, freePort, OUTPOST, REPO, until } from "../fixtures/stack";
@@ -162,6 +163,17 @@ describe("hosts come and go, people move", () => {
     expect((await alice.fetch("/", { document: true })).status).toBe(302);
     const hostLine = async () => (await checkAll(a().settings)).find((line) => line.what.startsWith("host b "));
     expect(await hostLine()).toEqual({ ok: true, what: expect.stringContaining("its dispatcher answers") });
+    const healthcheck = async () => {
+      const argv = Object.entries(a().flags).flatMap(([key, value]) => [`--${flagName(key)}`, value]);
+      const run = await runToEnd([process.execPath, join(REPO, "src/main.ts"), "healthcheck", "--json", ...argv]);
+      const report = JSON.parse(run.stdout) as { instances: Array<{ user: string; ok: boolean }>; hosts: HostHealth[] };
+      return {
+        code: run.code,
+        instances: report.instances.map((i) => [i.user, i.ok]),
+        hosts: report.hosts.map((h) => [h.host, h.ok]),
+      };
+    };
+    expect(await healthcheck()).toEqual({ code: 0, instances: [["alice", true]], hosts: [["b", true]] });
     await b().started.stop();
     const down = await bob.fetch("/", { document: true });
     expect(down.status).toBe(502);
@@ -172,5 +184,6 @@ describe("hosts come and go, people move", () => {
     const metrics = await (await fetch(`${a().started.metricsUrl}/metrics`)).text();
     expect(metrics).toMatch(/t3d_fleet_errors_total\{host="b"\} [1-9]/);
     expect(await hostLine()).toEqual({ ok: false, what: expect.stringContaining("not answering") });
+    expect(await healthcheck()).toEqual({ code: 1, instances: [["alice", true]], hosts: [["b", false]] });
   });
 });
