@@ -66,7 +66,7 @@ describe.skipIf(!isRoot)("a fleet of two hosts behind one front", () => {
     expect(await metricOf("b", /t3d_requests_total\{outcome="proxied"\} (\d+)/)).toBeGreaterThan(0);
   });
 
-  test("a WebSocket through the front and both hops: echo, 200 × 64 KiB in order, the close code back", async () => {
+  test("a WebSocket through the front and both hops: echo, backpressure to b's instance, order, the close code", async () => {
     const bob = person("bob");
     await bob.go("/", { document: true });
     const headers = { authorization: basic("bob"), cookie: bob.browser.cookieHeader, origin: front.caddy.url };
@@ -80,10 +80,21 @@ describe.skipIf(!isRoot)("a fleet of two hosts behind one front", () => {
     });
     ws.send("across hosts");
     await until(() => frames.length === 1);
-    ws.send("flood:200:65536");
-    await until(() => frames.length === 201, 30_000);
+    // The browser stops reading: b's instance must be held back, not drained into the doors' memory.
+    ws.pause();
+    ws.send("flood:800:65536");
+    const deadline = Date.now() + 20_000;
+    let seen = await fleet.host("b").seen(BOB);
+    while (seen.floodHeldSince === undefined || Date.now() - seen.floodHeldSince < 300) {
+      if (Date.now() > deadline) throw new Error(`b's instance was never held back (sent ${seen.floodSent})`);
+      await Bun.sleep(100);
+      seen = await fleet.host("b").seen(BOB);
+    }
+    expect(seen.floodSent).toBeLessThan(800);
+    ws.resume();
+    await until(() => frames.length === 801, 30_000);
     expect(frames[0]).toBe("across hosts");
-    expect(frames.slice(1).map((f) => new DataView(f as ArrayBuffer).getUint32(0))).toEqual([...Array(200).keys()]);
+    expect(frames.slice(1).map((f) => new DataView(f as ArrayBuffer).getUint32(0))).toEqual([...Array(800).keys()]);
     const closed = new Promise<CloseEvent>((resolve) => ws.addEventListener("close", resolve));
     ws.send("close:4003:from b's instance");
     expect((await closed).code).toBe(4003);
