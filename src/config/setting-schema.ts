@@ -2,6 +2,7 @@
 // source (config file, T3D_* environment, flags), the defaults, and how each
 // setting is named in each source.
 import { type Static, Type } from "@sinclair/typebox";
+import { HOST_NAME_PATTERN } from "./fleet";
 
 /** Durations are written `500ms`, `5s`, `2m`, `1h`, or a bare number of milliseconds. */
 const Duration = Type.Union([Type.String({ pattern: "^[0-9]+(ms|s|m|h)?$" }), Type.Integer({ minimum: 0 })], {
@@ -52,7 +53,8 @@ export const RawSettings = Type.Object(
     accessLog: Type.Union([Type.Literal("on"), Type.Literal("off")]),
     shutdownTimeout: Timeout,
     // The fleet (several hosts behind one table).
-    hostName: Type.String({ pattern: "^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)?$" }),
+    // A host's name, or empty (not in a fleet, or a door without instances).
+    hostName: Type.String({ pattern: `^(${HOST_NAME_PATTERN.slice(1, -1)})?$` }),
     fleetHosts: Type.String(),
     fleetListen: Type.String({ minLength: 1 }),
     fleetCertFile: Type.String(),

@@ -73,5 +73,6 @@ describe("fleet settings", () => {
     const problems = problemsOf({ ...FLEET, fleetHosts: "a=http://x:1", fleetListen: "nowhere" }).join("\n");
     expect(problems).toContain('fleetHosts = "a=http://x:1"');
     expect(problems).toContain('fleetListen = "nowhere"');
+    expect(problemsOf({ ...FLEET, hostName: "Node_2" }).join("\n")).toContain('hostName = "Node_2"');
   });
 });
