@@ -84,6 +84,21 @@ describe("a person on host b, by host a's door", () => {
     const { code, reason } = await closed;
     expect([code, reason]).toEqual([4001, "bye from b"]);
   }, 60_000);
+  test("a WebSocket whose session b's instance has dropped: 401 at a's door, as at a local one", async () => {
+    const browser = await bobAtA();
+    expect((await browser.fetch("/", { document: true })).status).toBe(200);
+    b().instances.bob?.wipeSessions();
+    const upgrade = await browser.fetch("/ws", {
+      headers: {
+        ...(await browser.socketHeaders()),
+        upgrade: "websocket",
+        connection: "upgrade",
+        "sec-websocket-version": "13",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      },
+    });
+    expect(upgrade.status).toBe(401);
+  });
 });
 
 describe("b's fleet listener, reached directly", () => {

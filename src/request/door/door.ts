@@ -6,7 +6,7 @@
 // local proxy's backpressure and close codes; the answer comes back as the
 // owner made it. Nothing here decides a session or touches an instance.
 import type { Instance } from "../../config/table";
-import { DispatchError } from "../../lib/errors";
+import { DispatchError, type ErrorKind } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import type { ClientTls, OpenSockets, Runtime } from "../../runtime/runtime";
 import type { RequestRecord } from "../context";
@@ -29,6 +29,15 @@ export interface DoorDeps {
 
 export type Door = ReturnType<typeof door>;
 
+/**
+ * The owner answered a WebSocket upgrade with a status instead of 101: it is
+ * up and said no. Bun's client puts the status in its error message only; a
+ * message without it stays a host that did not answer.
+ */
+const OWNER_SAID = /Expected 101 status code: (\d{3})/;
+/** What the owner's refusal of an upgrade means here: a dropped session, a start under way, or the instance. */
+const REFUSAL: Record<string, ErrorKind> = { "401": "no_session", "503": "instance_starting" };
+
 export function door(deps: DoorDeps) {
   const { runtime, tls, metrics, log } = deps;
   const fetchOwner: Parameters<typeof forwardHttp>[3] = (url, init) => runtime.fetchUpstream(url, { ...init, tls });
@@ -37,6 +46,14 @@ export function door(deps: DoorDeps) {
   function hostDown(host: string, refused: DispatchError): DispatchError {
     metrics.fleetErrors.inc(host);
     return new DispatchError("host_down", `host ${host}: ${refused.detail}`, { host });
+  }
+
+  /** An upgrade the owner refused is its answer (a 401 stays a 401); one it never answered is the host down. */
+  function upgradeRefused(host: string, refused: DispatchError): DispatchError {
+    const status = OWNER_SAID.exec(refused.detail)?.[1];
+    if (status === undefined) return hostDown(host, refused);
+    const detail = `host ${host} refused the WebSocket with ${status}`;
+    return new DispatchError(REFUSAL[status] ?? "upstream_down", detail, { host, status: Number(status) });
   }
 
   async function proxy(
@@ -64,7 +81,7 @@ export function door(deps: DoorDeps) {
       const target = { url, headers, protocols, connectTimeoutMs: deps.connectTimeoutMs, onFrame() {}, tls };
       const bridged = await runtime.bridgeWebSocket(server, request, target, log, deps.openSockets);
       metrics.fleetSeconds.observe((performance.now() - started) / 1000, host);
-      return bridged instanceof DispatchError ? hostDown(host, bridged) : bridged;
+      return bridged instanceof DispatchError ? upgradeRefused(host, bridged) : bridged;
     }
     const response = await forwardHttp(request, `${origin}${path}`, headers, fetchOwner, record.id);
     metrics.fleetSeconds.observe((performance.now() - started) / 1000, host);

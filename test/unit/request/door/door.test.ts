@@ -86,6 +86,28 @@ describe("the door", () => {
     expect(target?.headers.has("sec-websocket-key")).toBe(false);
   });
 
+  test("an owner that answers the upgrade with a status: its answer (401 a dropped session), not a host down", async () => {
+    const said = (status: number) =>
+      doorFor(
+        { b: OWNER },
+        new DispatchError("upstream_down", `WebSocket /ws: failed: Expected 101 status code: ${status}`),
+      );
+    const { request, record } = requestOf("/ws", { upgrade: "websocket", connection: "upgrade" });
+    const kinds = [];
+    for (const status of [401, 503, 404]) {
+      const door = said(status);
+      const error = await door.proxy.proxy(request, undefined, record, bob);
+      kinds.push(
+        error instanceof DispatchError ? [error.kind, error.status, door.metrics.fleetErrors.get("b")] : error,
+      );
+    }
+    expect(kinds).toEqual([
+      ["no_session", 401, 0],
+      ["instance_starting", 503, 0],
+      ["upstream_down", 502, 0],
+    ]);
+  });
+
   test("an owner that refuses the socket, or a host not in fleetHosts: host_down, counted for that host", async () => {
     const refused = doorFor({ b: OWNER }, new DispatchError("upstream_down", "WebSocket /ws: refused"));
     const { request, record } = requestOf("/ws", { upgrade: "websocket", connection: "upgrade" });
