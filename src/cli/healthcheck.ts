@@ -5,7 +5,7 @@ import { Failure, Invalid } from "../lib/errors";
 import { checkHosts, formatHost, type HostHealth } from "../ops/fleet-health";
 import { checkInstance, formatHealth } from "../ops/healthcheck";
 import { runtime } from "../runtime/current";
-import { loadFleetTls } from "../server/fleet-tls";
+import { fleetTlsHere } from "../server/fleet-tls";
 import { selectInstances } from "../server/wiring";
 import { parseSettingsArgs, unusableSettings } from "./args";
 import { fail } from "./exit";
@@ -21,7 +21,7 @@ export async function healthcheckCommand(args: string[]): Promise<number> {
   const instances = await selectInstances(parsed.settings, parsed.values.user as string | undefined);
   if (instances instanceof Failure) return fail("healthcheck", instances.detail);
   const { settings } = parsed;
-  const tls = loadFleetTls(settings.fleet);
+  const tls = fleetTlsHere(settings.fleet, runtime.fleetUnsupported);
   if (tls instanceof Invalid) return fail("healthcheck", tls.detail);
   const deps = healthDeps(settings);
   const [results, hosts] = await Promise.all([

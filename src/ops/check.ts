@@ -14,7 +14,7 @@ import { memoryLogger } from "../lib/log";
 import { addressesFor } from "../request/instance/listeners";
 import { proofFromSettings } from "../request/proof/from-settings";
 import { runtime } from "../runtime/current";
-import { loadFleetTls } from "../server/fleet-tls";
+import { fleetTlsHere } from "../server/fleet-tls";
 import { onDemandElsewhere } from "../server/wiring";
 import { instanceUrl } from "../t3/address";
 import { fetchServerVersion } from "../t3/client";
@@ -108,10 +108,9 @@ function checkSecret(path: string): CheckLine {
 
 /** The fleet: its TLS files, the listener, and each other host's dispatcher as a door reaches it. */
 async function checkFleet(settings: Settings): Promise<CheckLine[]> {
-  const tls = loadFleetTls(settings.fleet);
+  const tls = fleetTlsHere(settings.fleet, runtime.fleetUnsupported);
   if (tls instanceof Invalid) return tls.problems.map((what) => ({ ok: false, what }));
   if (!tls.server && !tls.client) return [];
-  if (runtime.fleetUnsupported) return [{ ok: false, what: runtime.fleetUnsupported }];
   const { fleet } = settings;
   const lines: CheckLine[] = [];
   if (fleet.listen?.kind === "tcp") {

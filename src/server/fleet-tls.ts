@@ -55,3 +55,14 @@ export function loadFleetTls(fleet: FleetSettings, now = Date.now()): FleetTls |
     client: forwards ? { ca: ca.pem, ...(fleet.mutualTls ? own : {}) } : undefined,
   };
 }
+
+/**
+ * The fleet's TLS as this process can use it: the files, unless this runtime
+ * cannot run a fleet at all (`unsupported`), which is then the one problem.
+ * serve, check and healthcheck judge a fleet the same way.
+ */
+export function fleetTlsHere(fleet: FleetSettings, unsupported: string | undefined): FleetTls | Invalid {
+  const tls = loadFleetTls(fleet);
+  const used = tls instanceof Invalid || tls.server !== undefined || tls.client !== undefined;
+  return used && unsupported ? new Invalid([unsupported]) : tls;
+}

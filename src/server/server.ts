@@ -20,7 +20,7 @@ import { loadSecret, OwnerBinding } from "../request/session/owner";
 import { runtime } from "../runtime/current";
 import type { Listening, OpenSockets } from "../runtime/runtime";
 import { watchFile } from "../runtime/watch";
-import { type FleetTls, loadFleetTls } from "./fleet-tls";
+import { type FleetTls, fleetTlsHere } from "./fleet-tls";
 import { restrictSocket } from "./unix-socket";
 import { instancesFor, lifecycleFor, minterFor, onDemandElsewhere } from "./wiring";
 
@@ -38,21 +38,13 @@ interface Ready {
   tls: FleetTls;
 }
 
-/** The fleet's TLS files, or why the fleet cannot run here. */
-function fleetPrerequisites(settings: Settings): FleetTls | Invalid {
-  const tls = loadFleetTls(settings.fleet);
-  const used = tls instanceof Invalid || tls.server !== undefined || tls.client !== undefined;
-  if (used && runtime.fleetUnsupported) return new Invalid([runtime.fleetUnsupported]);
-  return tls;
-}
-
 /** What serving needs before it binds: the table, the proof, a readable listen table, the fleet's TLS; or every problem. */
 async function prerequisites(settings: Settings, log: Logger): Promise<Ready | Invalid> {
   const table = await readTableFile(settings.dispatchFile, settings.fleet);
   const proof = await proofFromSettings(settings, log);
   const blind = addressesFor(settings.upstreamHost) ? listenersUnreadable() : undefined;
   const remote = onDemandElsewhere(settings);
-  const tls = fleetPrerequisites(settings);
+  const tls = fleetTlsHere(settings.fleet, runtime.fleetUnsupported);
   const problems = [
     ...(table instanceof Invalid ? table.problems.map((p) => `${settings.dispatchFile}: ${p}`) : []),
     ...(proof instanceof Failure ? [proof.detail] : []),
