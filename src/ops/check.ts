@@ -18,7 +18,7 @@ import { fleetTlsHere } from "../server/fleet-tls";
 import { onDemandElsewhere } from "../server/wiring";
 import { instanceUrl } from "../t3/address";
 import { fetchServerVersion } from "../t3/client";
-import { checkHosts, formatHost } from "./fleet-health";
+import { checkHosts, describeHost } from "./fleet-health";
 
 export interface CheckLine {
   ok: boolean;
@@ -123,7 +123,7 @@ async function checkFleet(settings: Settings): Promise<CheckLine[]> {
   }
   if (tls.client) {
     const hosts = await checkHosts(fleet, tls.client, runtime.fetchUpstream, settings.ops.healthTimeoutMs);
-    lines.push(...hosts.map((host) => ({ ok: host.ok, what: formatHost(host).replace(/^(PASS|FAIL) /, "") })));
+    lines.push(...hosts.map((host) => ({ ok: host.ok, what: describeHost(host) })));
   }
   return lines;
 }

@@ -3,7 +3,7 @@
 // host's certificate with mutual TLS). An answer proves the address, the
 // certificates both ways and a running dispatcher; `check` and `healthcheck`
 // report one line per host.
-import { type FleetSettings, otherHosts } from "../config/fleet";
+import type { FleetSettings } from "../config/fleet";
 import type { ClientTls, Runtime } from "../runtime/runtime";
 
 export interface HostHealth {
@@ -14,7 +14,7 @@ export interface HostHealth {
   detail?: string;
 }
 
-export async function checkHost(
+async function checkHost(
   host: string,
   origin: string,
   tls: ClientTls,
@@ -44,8 +44,14 @@ export const checkHosts = (
   timeoutMs: number,
 ): Promise<HostHealth[]> =>
   Promise.all(
-    otherHosts(fleet).map((host) => checkHost(host, fleet.hosts.get(host) ?? "", tls, fetchUpstream, timeoutMs)),
+    [...fleet.hosts]
+      .filter(([host]) => host !== fleet.self)
+      .map(([host, origin]) => checkHost(host, origin, tls, fetchUpstream, timeoutMs)),
   );
 
-export const formatHost = (h: HostHealth): string =>
-  `${h.ok ? "PASS" : "FAIL"} host ${h.host} (${h.url}): ${h.ok ? "its dispatcher answers" : `not answering (${h.detail})`} ${h.ms}ms`;
+/** What `check` says of a host. */
+export const describeHost = (h: HostHealth): string =>
+  `host ${h.host} (${h.url}): ${h.ok ? "its dispatcher answers" : `not answering (${h.detail})`} ${h.ms}ms`;
+
+/** healthcheck's line: PASS or FAIL, then the same. */
+export const formatHost = (h: HostHealth): string => `${h.ok ? "PASS" : "FAIL"} ${describeHost(h)}`;
