@@ -42,6 +42,8 @@ interface Series {
   count: number;
 }
 
+const emptySeries = (buckets: readonly number[]): Series => ({ counts: buckets.map(() => 0), sum: 0, count: 0 });
+
 class Histogram {
   private readonly series = new Map<string, Series>();
 
@@ -50,32 +52,31 @@ class Histogram {
     readonly help: string,
     private readonly buckets: number[],
     readonly label?: string,
-  ) {}
+  ) {
+    // Unlabelled, the one series is shown even before anything is observed.
+    if (!label) this.series.set("", emptySeries(buckets));
+  }
 
   observe(seconds: number, labelValue = ""): void {
     let series = this.series.get(labelValue);
     if (!series) {
-      series = { counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      series = emptySeries(this.buckets);
       this.series.set(labelValue, series);
     }
     series.sum += seconds;
     series.count++;
-    this.buckets.forEach((le, i) => {
-      if (seconds <= le && series) series.counts[i] = (series.counts[i] ?? 0) + 1;
-    });
+    for (const [i, le] of this.buckets.entries()) if (seconds <= le) series.counts[i] = (series.counts[i] ?? 0) + 1;
   }
 
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    // Unlabelled, the one series is shown even before anything is observed.
-    const all = this.label ? this.series : new Map([["", this.series.get("") ?? { counts: [], sum: 0, count: 0 }]]);
-    for (const [value, { counts, sum, count }] of all) {
+    for (const [value, { counts, sum, count }] of this.series) {
       const labels = (le?: string): string => {
         const parts = [...(this.label ? [`${this.label}="${value}"`] : []), ...(le ? [`le="${le}"`] : [])];
         return parts.length > 0 ? `{${parts.join(",")}}` : "";
       };
       lines.push(
-        ...this.buckets.map((le, i) => `${this.name}_bucket${labels(String(le))} ${counts[i] ?? 0}`),
+        ...this.buckets.map((le, i) => `${this.name}_bucket${labels(String(le))} ${counts[i]}`),
         `${this.name}_bucket${labels("+Inf")} ${count}`,
         `${this.name}_sum${labels()} ${sum}`,
         `${this.name}_count${labels()} ${count}`,

@@ -43,17 +43,24 @@ export function door(deps: DoorDeps) {
   const fetchOwner: Parameters<typeof forwardHttp>[3] = (url, init) => runtime.fetchUpstream(url, { ...init, tls });
 
   /** The owner did not take it: the person sees the "not answering" page, the log names the host. */
-  function hostDown(host: string, refused: DispatchError): DispatchError {
+  function hostDown(host: string, detail: string): DispatchError {
     metrics.fleetErrors.inc(host);
-    return new DispatchError("host_down", `host ${host}: ${refused.detail}`, { host });
+    return new DispatchError("host_down", `host ${host}: ${detail}`, { host });
   }
 
   /** An upgrade the owner refused is its answer (a 401 stays a 401); one it never answered is the host down. */
   function upgradeRefused(host: string, refused: DispatchError): DispatchError {
     const status = OWNER_SAID.exec(refused.detail)?.[1];
-    if (status === undefined) return hostDown(host, refused);
+    if (status === undefined) return hostDown(host, refused.detail);
     const detail = `host ${host} refused the WebSocket with ${status}`;
     return new DispatchError(REFUSAL[status] ?? "upstream_down", detail, { host, status: Number(status) });
+  }
+
+  /** The browser's socket bridged to the owner's (`wss:`), over the fleet's TLS. */
+  function bridge(request: Request, server: unknown, url: string, headers: Headers) {
+    const protocols = takeWebSocketHandshake(request, headers);
+    const target = { url, headers, protocols, connectTimeoutMs: deps.connectTimeoutMs, onFrame() {}, tls };
+    return runtime.bridgeWebSocket(server, request, target, log, deps.openSockets);
   }
 
   async function proxy(
@@ -64,7 +71,7 @@ export function door(deps: DoorDeps) {
   ): Promise<Forwarded> {
     const host = instance.host ?? "";
     const origin = deps.hosts.get(host);
-    if (origin === undefined) return hostDown(host, new DispatchError("host_down", "not in fleetHosts"));
+    if (origin === undefined) return hostDown(host, "not in fleetHosts");
     metrics.fleetRequests.inc(host);
     const started = performance.now();
     // No prefix is dropped: the owner needs the front's token and identity header to prove the request itself.
@@ -75,17 +82,12 @@ export function door(deps: DoorDeps) {
       protocol: record.url.protocol,
     });
     const path = record.url.pathname + record.url.search;
-    if (record.upgrade) {
-      const protocols = takeWebSocketHandshake(request, headers);
-      const url = `${origin.replace(/^https:/, "wss:")}${path}`;
-      const target = { url, headers, protocols, connectTimeoutMs: deps.connectTimeoutMs, onFrame() {}, tls };
-      const bridged = await runtime.bridgeWebSocket(server, request, target, log, deps.openSockets);
-      metrics.fleetSeconds.observe((performance.now() - started) / 1000, host);
-      return bridged instanceof DispatchError ? upgradeRefused(host, bridged) : bridged;
-    }
-    const response = await forwardHttp(request, `${origin}${path}`, headers, fetchOwner, record.id);
+    const answer = record.upgrade
+      ? await bridge(request, server, `${origin.replace(/^https:/, "wss:")}${path}`, headers)
+      : await forwardHttp(request, `${origin}${path}`, headers, fetchOwner, record.id);
     metrics.fleetSeconds.observe((performance.now() - started) / 1000, host);
-    return response instanceof DispatchError ? hostDown(host, response) : response;
+    if (!(answer instanceof DispatchError)) return answer;
+    return record.upgrade ? upgradeRefused(host, answer) : hostDown(host, answer.detail);
   }
 
   return { proxy };
