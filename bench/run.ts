@@ -351,24 +351,22 @@ const doorCookie = viaDoor.headers
 if (viaDoor.status !== 302) throw new Error(`pairing through the door failed: ${viaDoor.status}`);
 const doorAuth = [...auth.slice(0, -1), `Cookie: ${doorCookie}`, "Sec-Fetch-Dest: empty"];
 const forwarded = { local: [] as number[], door: [] as number[], owner: [] as number[], rps: [] as number[], bad: 0 };
-/** One wrk run through `url`: CPU µs per request of each process in `pids`. */
-function cpuPerRequest(url: string, headers: string[], pids: number[]): number[] {
+/** One wrk run through `url`: CPU µs per request of each process in `pids`, and the run's req/s. */
+function cpuPerRequest(url: string, headers: string[], pids: number[]): { cpu: number[]; rps: number } {
   const before = pids.map(cpuMicros);
   const result = wrk(url, headers);
   forwarded.bad += result.bad + (result.requests === 0 ? 1 : 0);
-  if (pids.length > 1) forwarded.rps.push(result.rps);
-  return pids.map((p, i) => (cpuMicros(p) - (before[i] ?? 0)) / Math.max(1, result.requests));
+  const cpu = pids.map((p, i) => (cpuMicros(p) - (before[i] ?? 0)) / Math.max(1, result.requests));
+  return { cpu, rps: result.rps };
 }
 for (let round = 0; round < ROUNDS; round++) {
   const local = () =>
-    forwarded.local.push(...cpuPerRequest(`${dispatcher}/`, [...auth, "Sec-Fetch-Dest: empty"], [pid]));
+    forwarded.local.push(...cpuPerRequest(`${dispatcher}/`, [...auth, "Sec-Fetch-Dest: empty"], [pid]).cpu);
   const throughDoor = () => {
-    const [doorCpu = Number.NaN, ownerCpu = Number.NaN] = cpuPerRequest(`${door}/`, doorAuth, [
-      doorProcess.pid,
-      ownerProcess.pid,
-    ]);
-    forwarded.door.push(doorCpu);
-    forwarded.owner.push(ownerCpu);
+    const { cpu, rps } = cpuPerRequest(`${door}/`, doorAuth, [doorProcess.pid, ownerProcess.pid]);
+    forwarded.door.push(cpu[0] ?? Number.NaN);
+    forwarded.owner.push(cpu[1] ?? Number.NaN);
+    forwarded.rps.push(rps);
   };
   if (round % 2 === 0) {
     local();
