@@ -4,11 +4,14 @@
 // `listening` JSON line on stderr; stops on SIGTERM. Its faults play a start
 // gone wrong: --listen-after (a slow or a never-listening start),
 // --answer-after (listening before answering), --busy (work with no browser);
-// --poll does what an idle t3 serve does on its own (the idle CPU baseline).
+// --poll does what an idle t3 serve does on its own (the idle CPU baseline);
+// --client-cadence PING_MS:REPORT_MS speeds up its page's client for a test.
+// Like t3, it prints a pairing token, its URL and a QR code when it starts.
+import { randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type FakeVersion, startFakeT3 } from "./fake-t3";
+import { type ClientCadence, type FakeVersion, REAL_CLIENT_CADENCE, startFakeT3 } from "./fake-t3";
 
 /** Half of one CPU, in slices: an agent or a build running with nobody watching. */
 function burnHalfACpu(): void {
@@ -36,6 +39,21 @@ function pollLikeAnIdleT3(stateDir: string): void {
   }, 5000);
 }
 
+/** `PING_MS:REPORT_MS`, or the real client's cadence. */
+function cadenceOf(value: string | undefined): ClientCadence {
+  if (value === undefined) return REAL_CLIENT_CADENCE;
+  const [pingMs, reportMs] = value.split(":").map(Number);
+  if (!pingMs || !reportMs) throw new Error(`fake-instance: --client-cadence ${value}: want PING_MS:REPORT_MS`);
+  return { pingMs, reportMs };
+}
+
+/** What t3 prints at start: a one-time pairing token, its URL and a QR code of it (never to be logged). */
+function printPairingBanner(url: string): void {
+  const token = randomBytes(9).toString("base64url");
+  const qr = ["█▀▀▀▀▀█ ▄▀▄ █▀▀▀▀▀█", "█ ███ █ ▀█▀ █ ███ █", "▀▀▀▀▀▀▀ ▀ ▀ ▀▀▀▀▀▀▀"];
+  process.stderr.write(`Pair a browser: ${url}/pair#token=${token}\nToken: ${token}\n${qr.join("\n")}\n`);
+}
+
 export function fakeInstanceMain(args: string[]): "running" {
   const { values } = parseArgs({
     args,
@@ -48,6 +66,7 @@ export function fakeInstanceMain(args: string[]): "running" {
       "answer-after": { type: "string", default: "0" },
       busy: { type: "boolean", default: false },
       poll: { type: "boolean", default: false },
+      "client-cadence": { type: "string" },
     },
     strict: true,
   });
@@ -64,7 +83,9 @@ export function fakeInstanceMain(args: string[]): "running" {
       stateDir,
       owner: values.owner,
       faults: { answerAfterMs: Number(values["answer-after"]) },
+      cadence: cadenceOf(values["client-cadence"]),
     });
+    printPairingBanner(instance.url);
     stop = () => void instance.stop().then(() => process.exit(0));
     process.stderr.write(`${JSON.stringify({ event: "listening", url: instance.url, cookie: instance.cookieName })}\n`);
   }, Number(values["listen-after"]));

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import type { Server, ServerWebSocket } from "bun";
+import { ACTIVITY_REPORT, PING, PONG, successExit } from "../t3/rpc-frames";
 import { credentialDir } from "./fake-mint";
 import { pairPage, redirectToPair, workspacePage } from "./fake-t3-page";
 import { json, probeRoute } from "./fake-t3-probes";
@@ -21,6 +22,8 @@ export interface FakeT3Options {
   port?: number;
   /** What `/.well-known/t3/environment` reports (default: the contract version). */
   serverVersion?: string;
+  /** The workspace page's client cadence (default: the real client's). */
+  cadence?: ClientCadence;
   /** A broken build, for health-check and autoupdate tests; its `/` still answers 200. */
   faults?: Faults;
 }
@@ -38,6 +41,14 @@ export interface Faults {
   answerAfterMs?: number;
 }
 
+/** How often the workspace page's client sends its keepalive and its activity report (the real client: 5 s, 25 s). */
+export interface ClientCadence {
+  pingMs: number;
+  reportMs: number;
+}
+
+export const REAL_CLIENT_CADENCE: ClientCadence = { pingMs: 5000, reportMs: 25_000 };
+
 export interface FakeT3 {
   port: number;
   url: string;
@@ -50,6 +61,9 @@ export interface FakeT3 {
     upgrades: number;
     lastUpgrade?: Headers;
     closeCodes: number[];
+    /** Keepalives answered, and activity reports with whether they said a person was there. */
+    pings: number;
+    reports: boolean[];
     /** Frames a `flood:` command has sent so far (held back while the dispatcher is backpressured). */
     floodSent: number;
     /** Since when (Date.now()) a flood has waited for the dispatcher to take more; undefined while it flows. */
@@ -93,9 +107,24 @@ function flood(ws: Socket, stats: FakeT3["stats"]): void {
   }
 }
 
-/** A WebSocket echo with a few commands: `close:<code>:<reason>` and `flood:<n>:<bytes>`. */
+/** The client's RPC messages t3 answers as observed: the keepalive, and the activity report (with null). */
+function rpcAnswer(message: string, stats: FakeT3["stats"]): string | undefined {
+  if (message === PING) {
+    stats.pings++;
+    return PONG;
+  }
+  if (!message.startsWith('{"_tag":"Request"')) return undefined;
+  const request = JSON.parse(message) as { id: unknown; tag: unknown; payload?: { recentlyInteracted?: unknown } };
+  if (request.tag !== ACTIVITY_REPORT) return undefined;
+  stats.reports.push(request.payload?.recentlyInteracted === true);
+  return successExit(request.id);
+}
+
+/** The client's RPC keepalive and report, else an echo with a few commands: `close:<code>:<reason>` and `flood:<n>:<bytes>`. */
 function onSocketMessage(ws: Socket, message: string | Buffer, stats: FakeT3["stats"]): void {
-  if (typeof message === "string" && message.startsWith("close:")) {
+  const answer = typeof message === "string" ? rpcAnswer(message, stats) : undefined;
+  if (answer !== undefined) ws.send(answer);
+  else if (typeof message === "string" && message.startsWith("close:")) {
     const [, code, reason] = message.split(":");
     ws.close(Number(code), reason);
   } else if (typeof message === "string" && message.startsWith("flood:")) {
@@ -114,6 +143,8 @@ const newStats = (): FakeT3["stats"] => ({
   sessionChecks: 0,
   upgrades: 0,
   closeCodes: [],
+  pings: 0,
+  reports: [],
   floodSent: 0,
   floodHeldSince: undefined,
   cookieHeaders: [],
@@ -239,7 +270,8 @@ class FakeInstance {
       this.stats.pairPageViews++;
       return html(pairPage(version));
     }
-    return html(this.authenticated(request) ? workspacePage(this.options.owner, version) : redirectToPair);
+    const cadence = this.options.cadence ?? REAL_CLIENT_CADENCE;
+    return html(this.authenticated(request) ? workspacePage(this.options.owner, version, cadence) : redirectToPair);
   }
 }
 

@@ -73,7 +73,7 @@ export function startFront(options: {
             url: target.replace(/^http/, "ws"),
             headers,
             protocols: takeWebSocketHandshake(request, headers),
-            onFrame() {},
+            onClientFrame() {},
             connectTimeoutMs: 10_000,
           },
           log,

@@ -50,8 +50,8 @@ export interface WebSocketTarget {
   headers: Headers;
   protocols: string[];
   connectTimeoutMs: number;
-  /** Called for every frame, either way: a socket with frames on it is a person at work. */
-  onFrame(): void;
+  /** Called with every frame from the browser (what the instance sends is never a person). */
+  onClientFrame(frame: string | ArrayBuffer | Uint8Array): void;
 }
 
 /** A WebSocket that opened (and was closed again at once): the subprotocol the instance chose. */

@@ -53,7 +53,12 @@ case $1 in
   *) exit 1 ;;
 esac
 `;
-const JOURNALCTL = `#!/bin/sh\nprintf '%s\\n' "journal of $2: \\"quoted\\" and a\\\\backslash"\n`;
+/** The unit's journal as t3 writes it at start: a line of its own, then its one-time pairing token, URL and QR code. */
+const JOURNALCTL = `#!/bin/sh
+printf '%s\\n' "journal of $2: \\"quoted\\" and a\\\\backslash"
+printf '%s\\n' "Pair a browser: http://127.0.0.1:4310/pair#token=Qk3xV9aLmP2z" "Token: Qk3xV9aLmP2z"
+printf '%s\\n' "█▀▀▀▀▀█ ▄▀▄ █▀▀▀▀▀█" "▀▀▀▀▀▀▀ ▀ ▀ ▀▀▀▀▀▀▀"
+`;
 /** The t3 CLI stand-in for the mint: credentials the fake instance accepts. */
 const T3_CLI = '#!/bin/sh\nexec /usr/local/bin/t3-dispatch fake-t3 "$@"\n';
 
@@ -203,7 +208,7 @@ describe.skipIf(!isRoot)("t3-instance (real install, real sudo, real accounts)",
     });
   });
 
-  test("status is JSON: inactive, then active with memory and CPU; the journal lines escaped", async () => {
+  test("status is JSON: inactive, then active with memory and CPU; the journal lines escaped, t3's pairing token not there", async () => {
     const stopped = await instance("status", PERSON);
     expect(stopped.code).toBe(0);
     expect(JSON.parse(stopped.stdout)).toEqual({
@@ -214,6 +219,7 @@ describe.skipIf(!isRoot)("t3-instance (real install, real sudo, real accounts)",
       cpu_usec: null,
       journal: [`journal of t3-serve@${PERSON}.service: "quoted" and a\\backslash`],
     });
+    expect(stopped.stdout).not.toContain("Qk3xV9aLmP2z");
   });
 
   test("e2e: a first visit starts the person's instance through real sudo, as their account, on the table's port", async () => {

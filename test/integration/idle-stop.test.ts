@@ -1,12 +1,28 @@
 // Idle stop against real processes: an instance nobody uses for idleTimeout
-// is stopped through the wrapper (an open WebSocket with nothing on it is not
-// use), one whose tab exchanges frames is not, one busy on its own (CPU, no
+// is stopped through the wrapper (an open WebSocket with only the client's
+// keepalives and "nobody here" reports on it is not use), one whose tab sends
+// requests or says a person interacted is not, one busy on its own (CPU, no
 // browser) is not, and a stopped one starts again on the next visit.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { ACTIVITY_REPORT, PING, PONG } from "../../src/t3/rpc-frames";
 import { type OnDemandStack, progressEvents, startOnDemandStack } from "../fixtures/on-demand-stack";
 import { Browser, until } from "../fixtures/stack";
 
 const IDLE_MS = 1500;
+
+/** What the real client sends by itself, at 25 times its cadence: a keepalive, and a report saying whether a person is there. */
+function chatter(ws: WebSocket, present: () => boolean): () => void {
+  let id = 0;
+  const ping = setInterval(() => ws.send(PING), 200);
+  const report = setInterval(() => {
+    const payload = { clientKind: "web", visible: true, focused: true, recentlyInteracted: present() };
+    ws.send(JSON.stringify({ _tag: "Request", id: String(++id), tag: ACTIVITY_REPORT, payload, headers: [] }));
+  }, 1000);
+  return () => {
+    clearInterval(ping);
+    clearInterval(report);
+  };
+}
 
 /** A person whose instance was started by their visit and who is paired, with the page's WebSocket open. */
 async function arrive(stack: OnDemandStack, user: string): Promise<{ browser: Browser; ws: WebSocket }> {
@@ -25,21 +41,26 @@ async function arrive(stack: OnDemandStack, user: string): Promise<{ browser: Br
 describe("idle stop", () => {
   let stack: OnDemandStack;
   beforeAll(async () => {
-    stack = await startOnDemandStack(["gina", "hank", "ivan"], { idleTimeout: `${IDLE_MS}ms` });
+    stack = await startOnDemandStack(["gina", "hank", "ivan", "jill"], { idleTimeout: `${IDLE_MS}ms` });
   });
   afterAll(() => stack.stop());
 
-  test("an idle tab with an open WebSocket: stopped after idleTimeout, logged, counted; the next visit starts it", async () => {
+  test("a forgotten tab, its socket open and chatty: stopped after idleTimeout, logged, counted; the next visit starts it", async () => {
     const { browser, ws } = await arrive(stack, "gina");
     const closed = new Promise<number>((resolve) => {
       ws.onclose = (event) => resolve(event.code);
     });
+    let pongs = 0;
+    ws.onmessage = (event) => void (event.data === PONG && pongs++);
+    const quiet = chatter(ws, () => false);
     const began = Date.now();
     const stopped = () => stack.log.lines.find((l) => l.event === "instance_idle_stopped");
     await until(() => stopped() !== undefined, 10 * IDLE_MS);
     expect(Date.now() - began).toBeGreaterThanOrEqual(IDLE_MS - 100);
     expect(stack.count("gina", "stops")).toBe(1);
     await closed;
+    quiet();
+    expect(pongs).toBeGreaterThan(3); // the keepalives did reach the instance, and were answered
     const line = stopped();
     expect(line).toMatchObject({ user: "gina", os_user: "gina" });
     const metrics = await (await fetch(`${stack.metricsUrl}/metrics`)).text();
@@ -61,6 +82,15 @@ describe("idle stop", () => {
     }
     expect(echoes.length).toBe(12);
     expect(stack.count("hank", "stops")).toBe(0);
+    ws.close();
+  });
+
+  test("a tab whose client reports a person who interacts is not stopped", async () => {
+    const { ws } = await arrive(stack, "jill");
+    const stop = chatter(ws, () => true);
+    await Bun.sleep(IDLE_MS * 3);
+    stop();
+    expect(stack.count("jill", "stops")).toBe(0);
     ws.close();
   });
 

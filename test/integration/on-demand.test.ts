@@ -103,7 +103,7 @@ describe("a stopped instance starts when its person arrives", () => {
 describe("a start that goes wrong", () => {
   let stack: OnDemandStack;
   beforeAll(async () => {
-    stack = await startOnDemandStack(["dave", "erin", "frank"], {
+    stack = await startOnDemandStack(["dave", "erin", "frank", "gus"], {
       startTimeout: "1500ms",
     });
   });
@@ -136,6 +136,23 @@ describe("a start that goes wrong", () => {
       request_id: first.headers.get("x-request-id"),
     });
     expect(String(failed?.journal)).toBeString();
+  });
+
+  test("a start that never answers: its journal is in the log without t3's pairing token or QR code", async () => {
+    stack.fault("gus", "--answer-after 60000");
+    const browser = new Browser(stack.url, "gus@example.com");
+    await browser.fetch("/", { document: true });
+    expect((await eventsOf(browser)).at(-1)?.steps.answering).toBe("failed");
+    const failedLine = () => stack.log.lines.find((l) => l.event === "instance_start_failed" && l.user === "gus");
+    await until(() => failedLine() !== undefined, 5000);
+    const journal = String(failedLine()?.journal);
+    expect(journal).toContain('"event":"listening"'); // the instance's own lines are there…
+    const printed = readFileSync(join(stack.stateRoot, "instances", "gus.log"), "utf8");
+    const token = /Token: (\S+)/.exec(printed)?.[1] ?? "no token printed";
+    expect(printed).toContain("█▀▀▀▀▀█");
+    expect(journal).not.toContain(token); // …but not its one-time credential
+    expect(journal).not.toContain("█");
+    expect(JSON.stringify(stack.log.lines)).not.toContain(token);
   });
 
   test("one the wrapper refuses: failed at 'Start requested', with the wrapper's output in the log", async () => {

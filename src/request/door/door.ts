@@ -59,7 +59,7 @@ export function door(deps: DoorDeps) {
   /** The browser's socket bridged to the owner's (`wss:`), over the fleet's TLS. */
   function bridge(request: Request, server: unknown, url: string, headers: Headers) {
     const protocols = takeWebSocketHandshake(request, headers);
-    const target = { url, headers, protocols, connectTimeoutMs: deps.connectTimeoutMs, onFrame() {}, tls };
+    const target = { url, headers, protocols, connectTimeoutMs: deps.connectTimeoutMs, onClientFrame() {}, tls };
     return runtime.bridgeWebSocket(server, request, target, log, deps.openSockets);
   }
 

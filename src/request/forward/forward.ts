@@ -10,6 +10,7 @@ import { DispatchError } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import type { OpenSockets, Runtime } from "../../runtime/runtime";
 import { instanceUrl } from "../../t3/address";
+import { personInFrame } from "../../t3/rpc-frames";
 import type { RequestRecord } from "../context";
 import type { InstanceCheck } from "../instance/check";
 import type { SessionCache } from "../session/cache";
@@ -32,7 +33,7 @@ export interface ForwardDeps {
   refusedUpgrade(request: Request, instance: Instance, refused: DispatchError): Promise<DispatchError>;
   runtime: Pick<Runtime, "fetchUpstream" | "bridgeWebSocket">;
   openSockets: OpenSockets;
-  /** A person's traffic reached their instance: an answered request, or a WebSocket frame either way. */
+  /** A person's traffic reached their instance: an answered request, or a browser's frame that is not a keepalive. */
   onActivity(instance: Instance): void;
   log: Logger;
 }
@@ -81,8 +82,10 @@ export function forwarder(deps: ForwardDeps) {
     if (record.upgrade) {
       const protocols = takeWebSocketHandshake(request, headers);
       const url = instanceUrl(upstreamHost, instance.port, path, "ws");
-      const onFrame = () => deps.onActivity(instance);
-      const target = { url, headers, protocols, connectTimeoutMs: deps.connectTimeoutMs, onFrame };
+      const onClientFrame = (frame: string | ArrayBuffer | Uint8Array) => {
+        if (personInFrame(frame)) deps.onActivity(instance);
+      };
+      const target = { url, headers, protocols, connectTimeoutMs: deps.connectTimeoutMs, onClientFrame };
       const bridged = await runtime.bridgeWebSocket(server, request, target, log, deps.openSockets);
       if (!(bridged instanceof DispatchError)) return bridged;
       unreachable(instance);

@@ -7,6 +7,7 @@ import { Value } from "@sinclair/typebox/value";
 import { isOsUser } from "../../config/names";
 import { Failure } from "../../lib/errors";
 import type { CommandResult, CommandRunner } from "../../runtime/command";
+import { withoutPairingSecrets } from "../../t3/pairing-secrets";
 
 export type Verb = "start" | "stop" | "status";
 
@@ -41,8 +42,9 @@ export interface InstanceControl {
   status(osUser: string): Promise<InstanceStatus | ControlFailed>;
 }
 
-/** The last few hundred bytes of what a command printed: enough for the log line. */
-const tail = (result: CommandResult): string => `${result.stdout}\n${result.stderr}`.trim().slice(-1000);
+/** The last few hundred bytes of what a command printed, without a pairing secret: enough for the log line. */
+const tail = (result: CommandResult): string =>
+  withoutPairingSecrets(`${result.stdout}\n${result.stderr}`.split("\n")).join("\n").trim().slice(-1000);
 
 /** The wrapper, run with `command` as its argv prefix, each call bounded by `timeoutMs`. */
 export function commandControl(command: readonly string[], timeoutMs: number, run: CommandRunner): InstanceControl {
@@ -77,7 +79,7 @@ export function commandControl(command: readonly string[], timeoutMs: number, ru
       if (!Value.Check(Status, parsed)) {
         return new ControlFailed("status", `status ${osUser} printed JSON of another shape`, tail(result));
       }
-      return parsed;
+      return { ...parsed, journal: withoutPairingSecrets(parsed.journal) };
     },
   };
 }

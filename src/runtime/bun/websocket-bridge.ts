@@ -69,7 +69,7 @@ function resumeWhenDrained(upstream: WebSocket, ws: ServerWebSocket<BridgeHandle
 
 /** The bridge's two directions on an open instance socket: the browser socket's handlers. */
 function bridgeHandlers(upstream: WebSocket, target: WebSocketTarget, log: Logger, open: OpenSockets): BridgeHandlers {
-  const { url, onFrame } = target;
+  const { url, onClientFrame } = target;
   let client: ServerWebSocket<BridgeHandlers> | undefined;
   const early: Array<string | ArrayBuffer> = [];
   let upstreamClosed: { code: number; reason: string } | undefined;
@@ -79,7 +79,6 @@ function bridgeHandlers(upstream: WebSocket, target: WebSocketTarget, log: Logge
       early.push(data);
       return;
     }
-    onFrame();
     const status = client.send(data);
     // -1: queued under backpressure; stop reading the instance until drain.
     if (status === -1) upstream.pause();
@@ -100,7 +99,7 @@ function bridgeHandlers(upstream: WebSocket, target: WebSocketTarget, log: Logge
       else upstream.resume();
     },
     message(ws, message) {
-      onFrame();
+      onClientFrame(message);
       upstream.send(message);
       if (upstream.bufferedAmount > BRIDGE_HIGH_WATER) {
         ws.pause();

@@ -53,7 +53,7 @@ async function openUpstream(WebSocketStream: WebSocketStreamConstructor, target:
 }
 
 /** Instance → browser, read only while the browser's send buffer is below the high-water mark; then its close. */
-async function pumpToClient(client: Client, upstream: Upstream, connection: Connection, onFrame: () => void) {
+async function pumpToClient(client: Client, upstream: Upstream, connection: Connection) {
   const reader = connection.readable.getReader();
   for (;;) {
     while (client.bufferedAmount > BRIDGE_HIGH_WATER && client.readyState === WebSocket.OPEN) {
@@ -61,7 +61,6 @@ async function pumpToClient(client: Client, upstream: Upstream, connection: Conn
     }
     const next = await reader.read().catch(() => ({ done: true, value: undefined }) as const);
     if (next.done || client.readyState !== WebSocket.OPEN) break;
-    onFrame();
     client.send(next.value);
   }
   const info = await upstream.closed.catch(() => undefined);
@@ -84,8 +83,8 @@ function pumpToUpstream(
   let queued = 0;
   let lastWrite: Promise<unknown> = Promise.resolve();
   client.addEventListener("message", (event) => {
-    target.onFrame();
     const data = typeof event.data === "string" ? event.data : new Uint8Array(event.data as ArrayBuffer);
+    target.onClientFrame(data);
     const size = typeof data === "string" ? data.length : data.byteLength;
     queued += size;
     if (queued > QUEUE_LIMIT) {
@@ -129,7 +128,7 @@ export async function bridgeWebSocketDeno(
   client.binaryType = "arraybuffer";
   client.addEventListener("open", () => {
     open.add(client);
-    void pumpToClient(client, upstream, connection, target.onFrame);
+    void pumpToClient(client, upstream, connection);
   });
   pumpToUpstream(client, upstream, connection, target, log);
   client.addEventListener("close", () => open.delete(client));

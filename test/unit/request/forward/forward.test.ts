@@ -101,8 +101,10 @@ describe("forward", () => {
     const { go, bridged, forgotten, sent, active } = forwardWith(async () => new Response("not used"));
     const request = browser("/ws?x=1", { upgrade: "websocket", "sec-websocket-protocol": "a, b" });
     expect(await go(request)).toBeUndefined();
-    expect(active).toEqual([]); // an open socket is not activity; each frame is
-    bridged[0]?.onFrame();
+    expect(active).toEqual([]); // an open socket is not activity; a browser's frame is, but not a keepalive
+    bridged[0]?.onClientFrame('{"_tag":"Ping"}');
+    expect(active).toEqual([]);
+    bridged[0]?.onClientFrame('{"_tag":"Request","id":"7","tag":"orchestration.dispatchCommand","payload":{}}');
     expect(active).toEqual(["alice"]);
     expect(bridged.map((t) => [t.url, t.protocols, t.connectTimeoutMs])).toEqual([
       ["ws://127.0.0.1:4300/ws?x=1", ["a", "b"], 1000],

@@ -55,6 +55,21 @@ describe("commandControl", () => {
     ]);
   });
 
+  test("t3's pairing token, its URL and QR code never leave the wrapper's output, in status or a failure", async () => {
+    const banner = [
+      "Listening on http://127.0.0.1:4310",
+      "Pair a browser: http://127.0.0.1:4310/pair#token=Qk3xV9aLmP2z",
+      "Token: Qk3xV9aLmP2z",
+      "█▀▀▀▀▀█ ▄▀▄ █▀▀▀▀▀█",
+      "▀▀▀▀▀▀▀ ▀ ▀ ▀▀▀▀▀▀▀",
+    ];
+    const { control } = controlAnswering({ stdout: JSON.stringify({ ...STATUS, journal: banner }) });
+    expect(await control.status("alice")).toEqual({ ...STATUS, journal: ["Listening on http://127.0.0.1:4310"] });
+    const failed = await controlAnswering({ exitCode: 70, stderr: banner.join("\n") }).control.start("alice");
+    expect(failed?.output).toBe("Listening on http://127.0.0.1:4310");
+    expect(JSON.stringify(failed)).not.toContain("Qk3xV9aLmP2z");
+  });
+
   test("a timeout, output that is not JSON and JSON of another shape are failures too", async () => {
     expect(String(await controlAnswering({ timedOut: true, exitCode: null }).control.stop("alice"))).toContain(
       "timed out after 1000 ms",
