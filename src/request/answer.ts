@@ -13,6 +13,8 @@ import { requestIdOf } from "./request-id";
 
 /** Refusals that are an instance (or its host) not answering, counted as upstream errors. */
 const UNANSWERED = new Set<string>(["upstream_down", "exchange_unreachable", "host_down"]);
+/** A 503 of an ordinary start or stop (the start itself has its own info lines): nothing for the operator to do. */
+const ORDINARY = new Set<string>(["instance_starting", "instance_stopped"]);
 
 export interface AnswerDeps {
   accessLog: boolean;
@@ -36,7 +38,7 @@ export function answers({ accessLog, metrics, log }: AnswerDeps) {
 
   /** A refusal's one log line (with its fields and whose request it was) and what the browser gets. */
   function logged(error: DispatchError, id: string, html: boolean, user?: string): Response {
-    log.log(error.status >= 500 ? "error" : "warn", error.kind, {
+    log.log(ORDINARY.has(error.kind) ? "info" : error.status >= 500 ? "error" : "warn", error.kind, {
       request_id: id,
       status: error.status,
       detail: error.detail,
@@ -69,7 +71,7 @@ export function answers({ accessLog, metrics, log }: AnswerDeps) {
       record(request, "starting", response);
       return response;
     }
-    const response = progressPage(start, request.id, FAILED_SHOWN_MS / 1000);
+    const response = progressPage(start, request.id, FAILED_SHOWN_MS);
     record(request, start.outcome === "failed" ? "start_failed" : "starting", response);
     return response;
   }

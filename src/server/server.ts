@@ -74,7 +74,10 @@ function appFor(settings: Settings, ready: Ready, routing: Routing, metrics: Met
   const instances = instancesFor(settings, {
     onImpostor: () => metrics.impostors.inc(),
     onReplaced(instance, listening) {
-      log.log("info", "instance_replaced", { port: instance.port, user: instance.user, listening });
+      // The idle sweep's own stop is logged as instance_idle_stopped.
+      if (listening || !lifecycle?.stoppedIdle(instance)) {
+        log.log("info", "instance_replaced", { port: instance.port, user: instance.user, listening });
+      }
       sessions.forgetInstance(instance.port);
       if (listening) lifecycle?.replaced(instance);
     },

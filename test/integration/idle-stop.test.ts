@@ -41,7 +41,7 @@ async function arrive(stack: OnDemandStack, user: string): Promise<{ browser: Br
 describe("idle stop", () => {
   let stack: OnDemandStack;
   beforeAll(async () => {
-    stack = await startOnDemandStack(["gina", "hank", "ivan", "jill"], { idleTimeout: `${IDLE_MS}ms` });
+    stack = await startOnDemandStack(["gina", "hank", "ivan", "jill", "kate"], { idleTimeout: `${IDLE_MS}ms` });
   });
   afterAll(() => stack.stop());
 
@@ -63,6 +63,8 @@ describe("idle stop", () => {
     expect(pongs).toBeGreaterThan(3); // the keepalives did reach the instance, and were answered
     const line = stopped();
     expect(line).toMatchObject({ user: "gina", os_user: "gina" });
+    // Its own stop, named as such: not also an instance "replaced" under it.
+    expect(stack.log.lines.filter((l) => l.event === "instance_replaced" && l.user === "gina")).toEqual([]);
     const metrics = await (await fetch(`${stack.metricsUrl}/metrics`)).text();
     expect(metrics).toContain('t3d_instance_stops_total{reason="idle"} 1');
 
@@ -83,6 +85,22 @@ describe("idle stop", () => {
     expect(echoes.length).toBe(12);
     expect(stack.count("hank", "stops")).toBe(0);
     ws.close();
+  });
+
+  test("arriving is use: a new browser's pairing and its socket opening keep an instance idle until then", async () => {
+    const { ws } = await arrive(stack, "kate");
+    ws.close();
+    await Bun.sleep(IDLE_MS * 0.8);
+    const browser = new Browser(stack.url, "kate@example.com"); // another browser: it pairs (302)
+    expect((await browser.fetch("/", { document: true })).status).toBe(302);
+    await Bun.sleep(IDLE_MS * 0.4);
+    const socket = new WebSocket(`${stack.url.replace("http", "ws")}/ws`, { headers: await browser.socketHeaders() });
+    await new Promise((resolve) => {
+      socket.onopen = resolve;
+    });
+    await Bun.sleep(IDLE_MS * 0.7); // 1.9 idleTimeouts after the last proxied request, 0.7 after the socket opened
+    expect(stack.count("kate", "stops")).toBe(0);
+    socket.close();
   });
 
   test("a tab whose client reports a person who interacts is not stopped", async () => {

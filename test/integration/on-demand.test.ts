@@ -35,6 +35,7 @@ describe("a stopped instance starts when its person arrives", () => {
     expect([page.status, page.headers.get("cache-control")]).toEqual([200, "no-store"]);
     const html = await page.text();
     expect(html).toContain("<h1>Starting alice's workspace</h1>");
+    expect(html).toContain("This takes a few seconds."); // nothing is queued: it does not say it waits for a slot
     expect(html).toContain('<noscript><meta http-equiv="refresh" content="2"></noscript>');
     expect(html).toContain('new EventSource("/_t3d/start/events")');
 
@@ -117,10 +118,16 @@ describe("a start that goes wrong", () => {
     const events = await eventsOf(browser);
     expect(events.at(-1)?.outcome).toBe("failed");
     expect(events.at(-1)?.steps.listening).toBe("failed");
+    let before = 31;
     for (let i = 0; i < 5; i++) {
       const again = await browser.fetch("/", { document: true });
-      expect([again.status, again.headers.get("retry-after")]).toEqual([503, "30"]);
+      const retryAfter = Number(again.headers.get("retry-after"));
+      expect(again.status).toBe(503);
+      expect(retryAfter).toBeLessThanOrEqual(before); // it counts down
+      before = retryAfter;
+      if (i > 0) await Bun.sleep(300);
       const html = await again.text();
+      expect(html).toContain(`in ${retryAfter} seconds`);
       expect(html).toContain("dave's workspace did not start");
       expect(html).toContain("The step “Listening on its port” failed.");
       const id = /<code id="request-id">([^<]+)<\/code>/.exec(html)?.[1];

@@ -6,7 +6,9 @@
 // exceeds cpuShare of one CPU between two sweeps. An instance that is
 // starting, or started (or was last used) less than idleTimeout ago, is
 // never stopped; a stop goes through the wrapper and its next visit starts
-// it again through the progress page.
+// it again through the progress page. Its CPU is first sampled one sweep
+// before idleTimeout, so the stop comes at the first sweep after it: between
+// idleTimeout and idleTimeout + one sweep since the last use.
 import type { Instance } from "../../config/table";
 import type { Logger } from "../../lib/log";
 import type { Metrics } from "../metrics";
@@ -30,6 +32,8 @@ export class Activity {
 
 export interface IdleDeps {
   idleTimeoutMs: number;
+  /** Between two sweeps (sweepEvery): the CPU is sampled from this long before idleTimeout. */
+  sweepMs: number;
   /** A share of one CPU (0.02 = 2 %) above which an instance is busy on its own. */
   cpuShare: number;
   control: Pick<InstanceControl, "status" | "stop">;
@@ -89,7 +93,8 @@ export class IdleSweep {
     const { osUser } = instance;
     const now = Date.now();
     const idleMs = this.idleFor(osUser, now);
-    if (idleMs < this.deps.idleTimeoutMs || this.deps.starting(osUser) || !this.deps.listening(instance)) {
+    const sampling = idleMs >= this.deps.idleTimeoutMs - this.deps.sweepMs;
+    if (!sampling || this.deps.starting(osUser) || !this.deps.listening(instance)) {
       this.cpu.delete(osUser);
       return;
     }
@@ -106,6 +111,7 @@ export class IdleSweep {
       this.deps.log.log("info", "instance_busy_alone", { user: instance.user, os_user: osUser, cpu_share: share });
       return;
     }
+    if (idleMs < this.deps.idleTimeoutMs) return; // sampled a sweep ahead
     // A request that came in while the status was asked wins over the sweep.
     if (this.idleFor(osUser, Date.now()) < this.deps.idleTimeoutMs || this.deps.starting(osUser)) return;
     await this.stop(instance, idleMs);

@@ -68,6 +68,8 @@ export class Lifecycle {
   private readonly run: StartDeps;
   private readonly activity = new Activity();
   private readonly idleStop: boolean;
+  /** os_user → when the idle sweep stopped its instance: its listener's going is not news. */
+  private readonly idleStopped = new Map<string, number>();
 
   constructor(private readonly deps: LifecycleDeps) {
     this.idleStop = deps.settings.idleTimeoutMs > 0;
@@ -95,15 +97,18 @@ export class Lifecycle {
   watchIdle(): () => void {
     const { settings, control, instances, metrics, log } = this.deps;
     if (!this.idleStop) return () => {};
+    const every = sweepEvery(settings.idleTimeoutMs);
     const sweep = new IdleSweep(
       {
         idleTimeoutMs: settings.idleTimeoutMs,
+        sweepMs: every,
         cpuShare: settings.idleCpuShare,
         control,
         instances: () => this.deps.table(),
         listening: (instance) => instances.listening(instance),
         starting: (osUser) => this.current(osUser) !== undefined,
         stopped: (instance) => {
+          this.idleStopped.set(instance.osUser, Date.now());
           // Judged again now: a cached "genuine" must not send the next request to the port just closed.
           instances.fresh(instance);
           this.deps.stopped(instance);
@@ -113,7 +118,13 @@ export class Lifecycle {
       },
       this.activity,
     );
-    return sweep.every(sweepEvery(settings.idleTimeoutMs));
+    return sweep.every(every);
+  }
+
+  /** Did the idle sweep stop this instance just now (so its listener's going is that stop, not a crash)? */
+  stoppedIdle(instance: Instance): boolean {
+    const at = this.idleStopped.get(instance.osUser);
+    return at !== undefined && Date.now() - at < FAILED_SHOWN_MS;
   }
 
   /**
@@ -125,6 +136,7 @@ export class Lifecycle {
   decide(record: RequestRecord, admitted: Admission): LifecycleVerdict {
     const instance = admitted instanceof DispatchError ? instanceOf(admitted) : admitted;
     if (instance === undefined) return admitted;
+    this.active(instance); // whichever stage answers it: a page, a pairing, a socket opening
     const start = this.current(instance.osUser);
     if (start !== undefined) return this.waitOn(record, start);
     if (admitted instanceof InstanceImpostor) return admitted;
@@ -154,6 +166,7 @@ export class Lifecycle {
   }
 
   private begin(instance: Instance, requestId: string): Start {
+    this.idleStopped.delete(instance.osUser);
     const start = new Start(instance, requestId);
     this.starts.set(instance.osUser, start);
     this.run.log.log("info", "instance_start_requested", {

@@ -129,7 +129,9 @@ export async function warmUp(start: Start, deps: StartDeps): Promise<void> {
 
 /** Runs `start` to its end (ready or failed); never throws, never retries. */
 export async function runStart(start: Start, deps: StartDeps): Promise<void> {
-  await deps.slots.acquire();
+  // A free slot is taken at once, before the first page renders: it must not say "waiting for a slot".
+  const slot = deps.slots.acquire();
+  if (slot) await slot;
   start.dequeue();
   const began = Date.now();
   try {

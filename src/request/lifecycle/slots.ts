@@ -9,11 +9,11 @@ export class Slots {
     this.free = size;
   }
 
-  /** Resolves when a slot is this caller's; `release()` gives it back. */
-  acquire(): Promise<void> {
+  /** undefined: the slot is this caller's now; else a promise that resolves when it is. `release()` gives it back. */
+  acquire(): Promise<void> | undefined {
     if (this.free > 0) {
       this.free--;
-      return Promise.resolve();
+      return undefined;
     }
     return new Promise((resolve) => this.waiting.push(resolve));
   }

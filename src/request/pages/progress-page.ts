@@ -84,6 +84,21 @@ ${stepList(start)}
   );
 }
 
+/** Counts the wait down to "now" (without JavaScript the page says the seconds left when it was served). */
+const COUNTDOWN = `<script>
+(() => {
+  const left = document.getElementById("retry-in");
+  let seconds = Number(left.dataset.seconds);
+  const timer = setInterval(() => {
+    seconds--;
+    left.textContent = seconds > 0 ? "in " + seconds + (seconds === 1 ? " second" : " seconds") : "now";
+    if (seconds <= 0) clearInterval(timer);
+  }, 1000);
+})();
+</script>`;
+
+const seconds = (n: number): string => `${n} ${n === 1 ? "second" : "seconds"}`;
+
 function failed(start: Start, retryAfterS: number): string {
   const who = escapeHtml(start.instance.user);
   const step = start.failedStep;
@@ -93,16 +108,18 @@ function failed(start: Start, retryAfterS: number): string {
 ${stepList(start)}
 <p role="alert">The step “${step ? LABEL[step] : "start"}” failed.</p>
 <p>If it keeps happening, send your administrator this request id: <code id="request-id">${escapeHtml(start.requestId)}</code></p>
-<p>You can try again in ${retryAfterS} seconds. <a class="button" href="">Try again</a></p>`,
+<p>You can try again <span id="retry-in" data-seconds="${retryAfterS}">in ${seconds(retryAfterS)}</span>. <a class="button" href="">Try again</a></p>${COUNTDOWN}`,
   );
 }
 
-/** The page for a navigation waiting on `start`: 200 while it runs, 503 with Retry-After once it failed. */
-export function progressPage(start: Start, requestId: string, retryAfterS: number): Response {
+/**
+ * The page for a navigation waiting on `start`: 200 while it runs; once it
+ * failed, a 503 whose Retry-After is what is left of the `shownMs` it is shown.
+ */
+export function progressPage(start: Start, requestId: string, shownMs: number): Response {
   if (start.outcome === "failed") {
-    return pageResponse(failed(start, retryAfterS), 503, requestId, {
-      "retry-after": String(retryAfterS),
-    });
+    const left = Math.max(1, Math.ceil(((start.endedAt ?? Date.now()) + shownMs - Date.now()) / 1000));
+    return pageResponse(failed(start, left), 503, requestId, { "retry-after": String(left) });
   }
   return pageResponse(starting(start), 200, requestId);
 }

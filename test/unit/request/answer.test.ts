@@ -86,6 +86,22 @@ describe("answers", () => {
     ]).toEqual(["error", 1, 0]);
   });
 
+  test("an ordinary start's 503 is an info line, not an error; a failed start's is an error", () => {
+    const { answer, log } = answering(false);
+    expect(answer.refuse(recordOf({}), new DispatchError("instance_starting", "/api/x while it starts")).status).toBe(
+      503,
+    );
+    expect(answer.refuse(recordOf({}), new DispatchError("instance_stopped", "/ws while it is stopped")).status).toBe(
+      503,
+    );
+    expect(answer.refuse(recordOf({}), new DispatchError("start_failed", "/api/x: start failed")).status).toBe(503);
+    expect(log.lines.map((l) => [l.event, l.level])).toEqual([
+      ["instance_starting", "info"],
+      ["instance_stopped", "info"],
+      ["start_failed", "error"],
+    ]);
+  });
+
   test("crash: an unexpected throw is one error line and a 500 with the request id", async () => {
     const { answer, log } = answering();
     const response = answer.crash(

@@ -10,6 +10,7 @@ import { Metrics } from "../../../../src/request/metrics";
 
 const bob = { user: "bob", osUser: "bob", port: 4000 };
 const IDLE_MS = 40;
+const SWEEP_MS = 10;
 
 function sweeper(options: { cpuPerSweepUsec?: number; active?: string; starting?: boolean; failing?: boolean } = {}) {
   let cpu = 0;
@@ -25,6 +26,7 @@ function sweeper(options: { cpuPerSweepUsec?: number; active?: string; starting?
   };
   const deps: IdleDeps = {
     idleTimeoutMs: IDLE_MS,
+    sweepMs: SWEEP_MS,
     cpuShare: 0.02,
     control: {
       status,
@@ -57,6 +59,16 @@ describe("IdleSweep", () => {
     expect([calls, stopped]).toEqual([["status", "status", "stop"], ["bob"]]);
     expect(log.lines.find((l) => l.event === "instance_idle_stopped")).toMatchObject({ user: "bob", os_user: "bob" });
     expect(metrics.stops.get("idle")).toBe(1);
+  });
+
+  test("sampled one sweep ahead: stopped at the first sweep past idleTimeout, not one later", async () => {
+    const { sweep, calls, stopped } = sweeper({ cpuPerSweepUsec: 10 });
+    await Bun.sleep(IDLE_MS - SWEEP_MS + 2);
+    await sweep.sweep();
+    expect([calls, stopped]).toEqual([["status"], []]); // sampled, not yet idle for idleTimeout
+    await Bun.sleep(SWEEP_MS);
+    await sweep.sweep();
+    expect([calls, stopped]).toEqual([["status", "status", "stop"], ["bob"]]);
   });
 
   test("traffic keeps it: a request or a frame within idleTimeout", async () => {

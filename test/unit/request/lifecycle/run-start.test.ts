@@ -80,7 +80,15 @@ describe("runStart", () => {
     ]);
     expect(log.lines.find((l) => l.event === "instance_started")).toMatchObject({ request_id: "r-1", user: "bob" });
     expect(deps.slots.queued).toBe(0);
-    await deps.slots.acquire(); // free again
+    expect(deps.slots.acquire()).toBeUndefined(); // free again
+  });
+
+  test("a free slot is taken before runStart first yields: the first page does not say it waits for one", async () => {
+    const { deps } = host({ answersAfter: 1 });
+    const start = new Start(instance, "r-1");
+    const running = runStart(start, deps);
+    expect(start.queued).toBe(false);
+    await running;
   });
 
   test("a second start waits for the slot, queued, while the first runs", async () => {
@@ -140,7 +148,7 @@ describe("runStart", () => {
 describe("warmUp", () => {
   test("an instance back by someone else's hand: ready once it answers; no start, no slot, no stop", async () => {
     const { deps, calls } = host({ answersAfter: 2 });
-    await deps.slots.acquire(); // every slot taken: a warm-up does not need one
+    expect(deps.slots.acquire()).toBeUndefined(); // every slot taken: a warm-up does not need one
     const start = new Start(instance, "r-7");
     await warmUp(start, deps);
     expect([start.outcome, calls]).toEqual(["ready", []]);

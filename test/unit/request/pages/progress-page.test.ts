@@ -12,7 +12,7 @@ describe("progressPage", () => {
     start.dequeue();
     start.mark("requested", "done");
     start.mark("listening", "running");
-    const response = progressPage(start, "r-2", 30);
+    const response = progressPage(start, "r-2", 30_000);
     expect([response.status, response.headers.get("cache-control"), response.headers.get("x-request-id")]).toEqual([
       200,
       "no-store",
@@ -28,7 +28,9 @@ describe("progressPage", () => {
   });
 
   test("queued: says it waits for a start slot", async () => {
-    expect(await progressPage(new Start(person, "r-1"), "r-2", 30).text()).toContain("Waiting for a free start slot");
+    expect(await progressPage(new Start(person, "r-1"), "r-2", 30_000).text()).toContain(
+      "Waiting for a free start slot",
+    );
   });
 
   test("failed: 503 with Retry-After, the failed step, the start's request id, a way to try again", async () => {
@@ -36,13 +38,25 @@ describe("progressPage", () => {
     start.dequeue();
     start.mark("requested", "done");
     start.end("failed");
-    const response = progressPage(start, "r-view", 30);
+    const response = progressPage(start, "r-view", 30_000);
     expect([response.status, response.headers.get("retry-after")]).toEqual([503, "30"]);
     const html = await response.text();
+    expect(html).toContain('<span id="retry-in" data-seconds="30">in 30 seconds</span>');
     expect(html).toContain("The step “Listening on its port” failed.");
     expect(html).toContain('<span class="state">Not reached</span> Answering');
     expect(html).toContain('<code id="request-id">r-start</code>');
     expect(html).toContain('<a class="button" href="">Try again</a>');
     expect(html).not.toContain("EventSource");
+  });
+
+  test("failed a while ago: Retry-After and the page say what is left, not the whole wait again", async () => {
+    const start = new Start(person, "r-start");
+    start.end("failed");
+    start.endedAt = Date.now() - 21_500;
+    const response = progressPage(start, "r-view", 30_000);
+    expect(response.headers.get("retry-after")).toBe("9");
+    expect(await response.text()).toContain("in 9 seconds");
+    start.endedAt = Date.now() - 40_000; // over: still at least a second, never zero or negative
+    expect(progressPage(start, "r-view", 30_000).headers.get("retry-after")).toBe("1");
   });
 });
