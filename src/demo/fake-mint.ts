@@ -31,22 +31,27 @@ function fakeMintInto(stateDir: string): string {
 
 const MODES = ["ok", "garbage", "empty", "fail", "hang"] as const;
 
-/** `fake-mint --state-root DIR [--mode M] <os_user>`; modes other than ok misbehave on purpose. */
+/**
+ * `fake-mint --state-root DIR [--mode M] [--delay MS] <os_user>`; modes other
+ * than ok misbehave on purpose, and --delay is the real CLI's Node start (~1.5 s).
+ */
 export async function fakeMintMain(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: {
       "state-root": { type: "string" },
       mode: { type: "string", default: "ok" },
+      delay: { type: "string", default: "0" },
     },
     allowPositionals: true,
   });
   const mode = values.mode as (typeof MODES)[number];
   const osUser = positionals[0];
   if (!values["state-root"] || positionals.length !== 1 || !osUser || !MODES.includes(mode)) {
-    process.stderr.write(`usage: fake-mint --state-root DIR [--mode ${MODES.join("|")}] <os_user>\n`);
+    process.stderr.write(`usage: fake-mint --state-root DIR [--mode ${MODES.join("|")}] [--delay MS] <os_user>\n`);
     return 64;
   }
+  await Bun.sleep(Number(values.delay) || 0);
   if (mode === "fail") {
     process.stderr.write(`fake-mint: ${osUser} is not a mapped user\n`);
     return 3;

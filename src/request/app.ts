@@ -1,7 +1,8 @@
 // Wires the one request path onto Elysia's lifecycle. Read top to bottom:
 //   resolve:      arrival → proof → identity → route → instance → origin  (admission.ts)
 //   beforeHandle: another host's instance: on to the door                 (door/door.ts)
-//                 lifecycle (go on, or wait while the instance starts)    (lifecycle/lifecycle.ts)
+//                 lifecycle (go on, or wait while the instance starts;    (lifecycle/lifecycle.ts)
+//                   a start's pairing is minted during it)                (session/gate.ts)
 //                 session (pass, ask the instance, pair, or refuse)       (session/gate.ts)
 //   handler:      cookie filter → proxy (HTTP | WebSocket)                (forward/forward.ts)
 //                 or the door → the owner host's dispatcher               (door/door.ts)
@@ -127,7 +128,10 @@ function appWith(deps: AppDeps, { answer, gate, forward, admission }: Stages, do
   function sessionStage(request: Request, record: RequestRecord, admitted: Admission) {
     if (!(admitted instanceof DispatchError) && admitted.host !== undefined) return elsewhere(record, admitted);
     const verdict = deps.lifecycle ? deps.lifecycle.decide(record, admitted) : admitted;
-    if (verdict instanceof Waiting) return answer.wait(record, verdict);
+    if (verdict instanceof Waiting) {
+      if (verdict.began && verdict.start) gate.ahead(request, verdict.start.instance, verdict.start);
+      return answer.wait(record, verdict);
+    }
     if (verdict instanceof DispatchError) return answer.refuse(record, verdict);
     const instance = verdict;
     return andThen(gate.decide({ request, record, instance }), (decision) => {

@@ -5,7 +5,7 @@
 // API requests and WebSockets wait with a 503; a start that fails is shown
 // and not retried in a loop; ready means answering, not listening.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type OnDemandStack, progressEvents, startOnDemandStack } from "../fixtures/on-demand-stack";
 import { Browser, until } from "../fixtures/stack";
@@ -186,6 +186,49 @@ describe("a start that goes wrong", () => {
     expect((await browser.fetch("/", { document: true })).status).toBe(302);
     expect(performance.now() - started).toBeLessThan(1000);
   });
+});
+
+describe("the first visit to a stopped instance, with a mint as slow as t3's CLI (1.5 s)", () => {
+  let stack: OnDemandStack;
+  beforeAll(async () => {
+    stack = await startOnDemandStack(["lena", "mona"], { startTimeout: "4s" }, 1500);
+  });
+  afterAll(() => stack.stop());
+
+  const mintedAt = (user: string): number[] =>
+    readFileSync(join(stack.stateRoot, user, "mint.log"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => Date.parse(line.split(" ")[0] ?? ""));
+
+  test("the credential is minted during the start: the pairing after it uses it, one mint in all", async () => {
+    stack.fault("lena", "--listen-after 2000"); // longer than the mint: it is done before the instance answers
+    const browser = new Browser(stack.url, "lena@example.com");
+    expect((await browser.fetch("/", { document: true })).status).toBe(200);
+    expect((await eventsOf(browser)).at(-1)?.outcome).toBe("ready");
+    const ready = Date.now();
+    expect(mintedAt("lena").every((at) => at < ready)).toBe(true); // minted while it started
+    const pairing = await browser.fetch("/", { document: true });
+    expect(pairing.status).toBe(302);
+    expect(await (await browser.fetch("/", { document: true })).text()).toContain("lena's workspace");
+    expect(mintedAt("lena").length).toBe(1);
+    expect(stack.log.lines.find((l) => l.event === "paired" && l.user === "lena")?.ms).toBeLessThan(1500);
+  });
+
+  test("a start that fails: the credential minted for it is never sent anywhere nor logged, and left to expire", async () => {
+    stack.fault("mona", "--answer-after 60000"); // listens, is judged, never answers: fails at the last step
+    const browser = new Browser(stack.url, "mona@example.com");
+    await browser.fetch("/", { document: true });
+    expect((await eventsOf(browser)).at(-1)?.outcome).toBe("failed");
+    await until(() => existsSync(join(stack.stateRoot, "mona", "mint.log")), 5000); // the early mint ran…
+    await Bun.sleep(200);
+    const [early] = readdirSync(join(stack.stateRoot, "mona", "credentials"));
+    expect(early).toBeString();
+    expect(existsSync(join(stack.stateRoot, "mona", "credentials", early ?? "?"))).toBe(true); // …never exchanged
+    expect(JSON.stringify(stack.log.lines)).not.toContain(early ?? "no credential"); // …never logged
+    for (let i = 0; i < 3; i++) expect((await browser.fetch("/", { document: true })).status).toBe(503);
+    expect(mintedAt("mona").length).toBe(1); // the failure page pairs nothing
+  }, 20_000);
 });
 
 describe("maxConcurrentStarts", () => {

@@ -6,7 +6,7 @@
 // (the real front's signed request), which must still work. The table of
 // results is printed at the end.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import { startFakeOutpost } from "../../src/demo/fake-outpost";
@@ -447,7 +447,11 @@ describe.skipIf(!isRoot)("local attackers (real accounts, real dispatcher)", () 
       );
       expect([last?.outcome, last?.steps.listening, last?.steps.genuine]).toEqual(["failed", "done", "failed"]);
       expect(answers.every((a) => a.status === 503)).toBe(true); // the failure page, not a retry
-      expect([stolen, mints(DAVE)]).toEqual([0, 0]);
+      // One credential was minted ahead, during the start; it never left: unused in dave's state, never logged.
+      expect([stolen, mints(DAVE)]).toEqual([0, 1]);
+      const unused = readdirSync(join(stateRoot, DAVE, "credentials"));
+      expect(unused.length).toBe(1);
+      expect(JSON.stringify(onDemand.log.lines)).not.toContain(unused[0] ?? "?");
       await until(() => onDemand.log.lines.some((l) => l.event === "instance_start_failed"), 5000);
       expect(onDemand.log.lines.find((l) => l.event === "instance_start_failed")).toMatchObject({
         step: "genuine",

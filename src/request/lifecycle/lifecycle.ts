@@ -42,6 +42,8 @@ export class Waiting {
   constructor(
     readonly start: Start | undefined,
     readonly answer: "page" | "events",
+    /** This request began the start (what it will need next can be prepared during it). */
+    readonly began = false,
   ) {}
 }
 
@@ -145,7 +147,7 @@ export class Lifecycle {
     if (!record.html) {
       return new DispatchError("instance_stopped", `${record.url.pathname} while the instance is stopped`);
     }
-    return new Waiting(this.begin(instance, record.id), "page");
+    return new Waiting(this.begin(instance, record.id), "page", true);
   }
 
   /** A new listener on the instance's port (it restarted, not by us): it is ready once it answers. */

@@ -4,7 +4,10 @@
 // One pairing at a time per user: concurrent first requests share it. A loop
 // guard stops a pairing that keeps failing or keeps being undone: it counts
 // failed pairings and fresh cookies the instance calls dead, not logins (six
-// private windows opened in a minute are six good pairings).
+// private windows opened in a minute are six good pairings). A navigation that
+// starts its instance mints ahead, during the start (a mint is a 1.5 s Node
+// start, and t3 accepts a credential minted while it was down): the pairing
+// that follows takes that credential, so it waits on the exchange alone.
 import type { Instance } from "../../config/table";
 import { CappedMap } from "../../lib/capped-map";
 import { DispatchError } from "../../lib/errors";
@@ -82,8 +85,13 @@ class Strikes {
   }
 }
 
+/** A credential minted ahead is used only this young: t3's own lifetime for it is 5 minutes. */
+export const AHEAD_FRESH_MS = 4 * 60_000;
+
 export class Pairing {
   private readonly inFlight = new Map<string, Promise<Paired | DispatchError>>();
+  /** user → a credential minted during its instance's start, for its next pairing (memory only, never logged). */
+  private readonly ahead = new Map<string, { credential: Promise<string | DispatchError>; at: number }>();
   private readonly strikes: Strikes;
   /** Session values paired recently, to tell an undone pairing from an old cookie expiring. */
   private readonly freshSessions = new CappedMap<string, number>(10_000);
@@ -112,6 +120,28 @@ export class Pairing {
     return flight;
   }
 
+  /** Mints now for `instance`'s next pairing (its start is under way), unless one is minted or pairing already. */
+  mintAhead(instance: Instance): void {
+    if (this.inFlight.has(instance.user) || this.ahead.has(instance.user)) return;
+    this.ahead.set(instance.user, { credential: this.deps.mint(instance.osUser), at: Date.now() });
+  }
+
+  /** The start it was for failed: the credential is dropped (unused, t3 lets it expire in its 5 minutes). */
+  dropAhead(user: string): void {
+    this.ahead.delete(user);
+  }
+
+  /** The credential minted ahead if it is fresh and worked, else a new one. */
+  private async credentialFor(instance: Instance): Promise<string | DispatchError> {
+    const held = this.ahead.get(instance.user);
+    this.ahead.delete(instance.user);
+    if (held !== undefined && Date.now() - held.at < AHEAD_FRESH_MS) {
+      const credential = await held.credential;
+      if (typeof credential === "string") return credential;
+    }
+    return this.deps.mint(instance.osUser);
+  }
+
   /** The instance called this session dead: a strike if this dispatcher paired it within the window. */
   undone(user: string, sessionValue: string): void {
     const key = `${user}\0${sessionValue}`;
@@ -136,7 +166,7 @@ export class Pairing {
   }
 
   private async mintAndExchange(instance: Instance): Promise<Paired | DispatchError> {
-    const credential = await this.deps.mint(instance.osUser);
+    const credential = await this.credentialFor(instance);
     if (typeof credential !== "string") return credential;
     const swapped = this.deps.genuine(instance); // the mint takes ~1.5 s: the listener may have changed
     if (swapped) return swapped;

@@ -13,6 +13,7 @@ import type { Logger } from "../../lib/log";
 import type { MaybePromise } from "../../lib/maybe-promise";
 import type { SessionState } from "../../t3/client";
 import type { RequestRecord } from "../context";
+import type { Start } from "../lifecycle/start";
 import type { Metrics } from "../metrics";
 import type { Paired, Pairing } from "../pairing/pairing";
 import type { SessionCache } from "./cache";
@@ -32,7 +33,7 @@ export interface SessionGateDeps {
   cookieNames: CookieNames;
   sessions: SessionCache;
   owners: OwnerBinding;
-  pairing: Pick<Pairing, "pair" | "undone">;
+  pairing: Pick<Pairing, "pair" | "undone" | "mintAhead" | "dropAhead">;
   /** The instance's word on a session cookie. */
   check(instance: Instance, cookie: string): Promise<SessionState>;
   metrics: Pick<Metrics, "sessionChecks">;
@@ -92,11 +93,30 @@ export function sessionGate(deps: SessionGateDeps) {
     return pairing.pair(instance);
   }
 
-  function decide(asking: Asking): MaybePromise<SessionDecision> {
-    const { request, record, instance } = asking;
+  /** The request's session cookie for the instance, and whether its owner binding names this user. */
+  function sessionOf(request: Request, instance: Instance) {
     const cookies = parseCookies(request.headers.get("cookie"));
     const session = sessionCookie(cookies, instance);
     const bound = session !== undefined && owners.verify(instance.user, session.value, cookies.get(OWNER_COOKIE));
+    return { session, bound };
+  }
+
+  /**
+   * A navigation that started its instance and will pair when it is ready (no
+   * session of its own): the credential is minted during the start, and
+   * dropped if the start fails.
+   */
+  function ahead(request: Request, instance: Instance, start: Pick<Start, "watch">): void {
+    if (sessionOf(request, instance).bound) return;
+    pairing.mintAhead(instance);
+    start.watch((changed) => {
+      if (changed.outcome === "failed") pairing.dropAhead(instance.user);
+    });
+  }
+
+  function decide(asking: Asking): MaybePromise<SessionDecision> {
+    const { request, record, instance } = asking;
+    const { session, bound } = sessionOf(request, instance);
     if (session !== undefined && !bound) {
       log.log("info", "session_cookie_not_bound", { request_id: record.id, user: instance.user });
     }
@@ -126,5 +146,5 @@ export function sessionGate(deps: SessionGateDeps) {
     return word.state === "invalid" ? sessionGone(instance, session.value) : refused;
   }
 
-  return { decide, refusedUpgrade };
+  return { decide, ahead, refusedUpgrade };
 }

@@ -2,12 +2,13 @@
 // undone pairings, not logins), a listener swapped during the mint, the
 // endpoint remembered per instance, the owner cookie's lifetime, and where the
 // browser is sent afterwards. Mint and exchange are functions the test sets.
-import { describe, expect, test } from "bun:test";
+import { describe, expect, setSystemTime, test } from "bun:test";
 import type { Instance } from "../../../../src/config/table";
 import { DispatchError } from "../../../../src/lib/errors";
 import { memoryLogger } from "../../../../src/lib/log";
 import { SetCookieScreen } from "../../../../src/request/forward/cookie-filter";
 import {
+  AHEAD_FRESH_MS,
   type Paired,
   Pairing,
   type PairingDeps,
@@ -24,7 +25,7 @@ const owners = new OwnerBinding(Buffer.alloc(32, 9));
 
 /** A Pairing whose instance sets `t3_session=s<n>` (with `attributes`) on the n-th exchange. */
 function pairingWith(overrides: Partial<PairingDeps> = {}, attributes = "; Path=/; HttpOnly") {
-  const calls = { mints: 0, exchanges: [] as PairEndpoint[][] };
+  const calls = { mints: 0, exchanges: [] as PairEndpoint[][], credentials: [] as string[] };
   const cookieNames = overrides.cookieNames ?? new CookieNames();
   const log = overrides.log ?? memoryLogger();
   const pairing = new Pairing({
@@ -34,8 +35,9 @@ function pairingWith(overrides: Partial<PairingDeps> = {}, attributes = "; Path=
       await Bun.sleep(5);
       return `cred-${calls.mints}`;
     },
-    async exchange(_instance, _credential, order): Promise<Exchanged> {
+    async exchange(_instance, credential, order): Promise<Exchanged> {
       calls.exchanges.push([...order]);
+      calls.credentials.push(credential);
       const n = calls.exchanges.length;
       return {
         setCookies: [`t3_session=s${n}${attributes}`],
@@ -97,6 +99,42 @@ describe("Pairing", () => {
     const { pairing, calls } = pairingWith({ genuine: () => swapped });
     expect(await pairing.pair(alice)).toBe(swapped);
     expect([calls.mints, calls.exchanges.length]).toEqual([1, 0]);
+  });
+
+  test("minted ahead (during a start): the next pairing uses that credential, once; the one after mints", async () => {
+    const { pairing, calls } = pairingWith();
+    pairing.mintAhead(alice);
+    pairing.mintAhead(alice); // a second visit during the same start: still one
+    expect(calls.mints).toBe(1);
+    paired(await pairing.pair(alice));
+    paired(await pairing.pair(alice));
+    expect([calls.mints, calls.credentials]).toEqual([2, ["cred-1", "cred-2"]]);
+  });
+
+  test("dropped (its start failed), stale or failed: the credential minted ahead is never used", async () => {
+    const { pairing, calls } = pairingWith();
+    pairing.mintAhead(alice);
+    pairing.dropAhead("alice");
+    paired(await pairing.pair(alice));
+    expect(calls.credentials).toEqual(["cred-2"]);
+    pairing.mintAhead(alice);
+    setSystemTime(new Date(Date.now() + AHEAD_FRESH_MS + 1000));
+    try {
+      paired(await pairing.pair(alice));
+    } finally {
+      setSystemTime();
+    }
+    expect(calls.credentials).toEqual(["cred-2", "cred-4"]);
+    let mints = 0;
+    const failing = pairingWith({
+      async mint() {
+        mints++;
+        return mints === 1 ? new DispatchError("mint_failed", "exit 1") : `fresh-${mints}`;
+      },
+    });
+    failing.pairing.mintAhead(alice);
+    paired(await failing.pairing.pair(alice)); // the early mint's failure costs nothing: a fresh one
+    expect(failing.calls.credentials).toEqual(["fresh-2"]);
   });
 
   test("the endpoint an instance answered on is tried first next time", async () => {

@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import type { Instance } from "../../../../src/config/table";
 import { DispatchError } from "../../../../src/lib/errors";
 import { memoryLogger } from "../../../../src/lib/log";
+import { Start } from "../../../../src/request/lifecycle/start";
 import { Metrics } from "../../../../src/request/metrics";
 import { Paired } from "../../../../src/request/pairing/pairing";
 import { SessionCache } from "../../../../src/request/session/cache";
@@ -23,6 +24,7 @@ function gateWith(initial: SessionState["state"], ttlMs = 60_000) {
   const sessions = new SessionCache(ttlMs);
   const asked: string[] = [];
   const undone: string[] = [];
+  const ahead: string[] = [];
   let pairings = 0;
   const paired = new Paired([], "t3_session", "v2");
   const gate = sessionGate({
@@ -35,6 +37,8 @@ function gateWith(initial: SessionState["state"], ttlMs = 60_000) {
         return paired;
       },
       undone: (_user, value) => void undone.push(value),
+      mintAhead: (instance) => void ahead.push(`mint ${instance.user}`),
+      dropAhead: (user) => void ahead.push(`drop ${user}`),
     },
     async check(_instance, cookie) {
       asked.push(cookie);
@@ -54,8 +58,29 @@ function gateWith(initial: SessionState["state"], ttlMs = 60_000) {
   const answer = (state: SessionState["state"]) => {
     word = state;
   };
-  return { gate, sessions, asked, undone, pairings: () => pairings, ask, answer };
+  return { gate, sessions, asked, undone, ahead, pairings: () => pairings, ask, answer };
 }
+
+describe("minting ahead during a start", () => {
+  test("a navigation without a session of its own mints ahead; the credential is dropped if the start fails", () => {
+    const { gate, ahead, ask } = gateWith("valid");
+    const start = new Start(instance, "r-1");
+    gate.ahead(ask("/", "html", "").request, instance, start);
+    expect(ahead).toEqual(["mint alice"]);
+    start.end("failed");
+    expect(ahead).toEqual(["mint alice", "drop alice"]);
+  });
+
+  test("one with its own bound session mints nothing (it will not pair); a ready start drops nothing", () => {
+    const { gate, ahead, ask } = gateWith("valid");
+    const start = new Start(instance, "r-1");
+    gate.ahead(ask("/", "html").request, instance, start);
+    const stranger = `t3_session=v1; ${OWNER_COOKIE}=${owners.sign("bob", "v1")}`; // bound to someone else
+    gate.ahead(ask("/", "html", stranger).request, instance, start);
+    start.end("ready");
+    expect(ahead).toEqual(["mint alice"]);
+  });
+});
 
 describe("session gate and its cache", () => {
   test("a valid answer is cached: the next navigation and upgrade are not asked again", async () => {
