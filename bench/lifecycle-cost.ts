@@ -24,6 +24,7 @@ const lifecycle = new Lifecycle({
   },
   instances: { fresh: () => undefined, listening: () => true },
   table: () => [alice],
+  hold: () => undefined,
   answers: async () => true,
   stopped() {},
   metrics: new Metrics(),

@@ -4,7 +4,7 @@
 // and the SPA fallback. Extra `/__fake/*` routes control it (wiping all
 // sessions, what it has seen) or probe the proxy (fake-t3-probes.ts).
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, unlinkSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Server, ServerWebSocket } from "bun";
 import { ACTIVITY_REPORT, PING, PONG, successExit } from "../t3/rpc-frames";
@@ -151,9 +151,38 @@ const newStats = (): FakeT3["stats"] => ({
   methods: {},
 });
 
+/**
+ * Sessions kept in the state directory, as t3 keeps them in its database: a
+ * restart keeps them; another version starts afresh (the 0.0.24 → 0.0.26
+ * migration that logged everyone out).
+ */
+class SessionStore {
+  private readonly tokens: Set<string>;
+  private readonly file: string;
+
+  constructor(stateDir: string, version: string) {
+    this.file = join(stateDir, `sessions-${version}`);
+    this.tokens = new Set(existsSync(this.file) ? readFileSync(this.file, "utf8").split("\n").filter(Boolean) : []);
+  }
+
+  has(token: string): boolean {
+    return this.tokens.has(token);
+  }
+
+  add(token: string): void {
+    this.tokens.add(token);
+    appendFileSync(this.file, `${token}\n`);
+  }
+
+  clear(): void {
+    this.tokens.clear();
+    writeFileSync(this.file, "");
+  }
+}
+
 /** One fake instance's state and routes; `route` is its fetch handler. */
 class FakeInstance {
-  readonly sessions = new Set<string>();
+  readonly sessions: SessionStore;
   readonly stats = newStats();
   cookieName = "t3_session";
   private readonly faults: Faults;
@@ -164,6 +193,7 @@ class FakeInstance {
   private readonly answersAt: number;
 
   constructor(private readonly options: FakeT3Options) {
+    this.sessions = new SessionStore(options.stateDir, options.version);
     this.faults = options.faults ?? {};
     this.answersAt = Date.now() + (this.faults.answerAfterMs ?? 0);
     this.legacy = options.version === "0.0.24";

@@ -5,6 +5,7 @@
 //                   a start's pairing is minted during it)                (session/gate.ts)
 //                 session (pass, ask the instance, pair, or refuse)       (session/gate.ts)
 //   handler:      cookie filter → proxy (HTTP | WebSocket)                (forward/forward.ts)
+//                 or a sleeping instance's socket, held until woken      (lifecycle/held.ts)
 //                 or the door → the owner host's dispatcher               (door/door.ts)
 // Each stage returns a typed result; every answer is recorded in answer.ts.
 // Control-plane routes come before the hooks. The same stages serve two
@@ -27,7 +28,7 @@ import type { Door } from "./door/door";
 import { SetCookieScreen } from "./forward/cookie-filter";
 import { forwarder } from "./forward/forward";
 import type { InstanceCheck } from "./instance/check";
-import { type Lifecycle, Waiting } from "./lifecycle/lifecycle";
+import { Asleep, type Lifecycle, Waiting } from "./lifecycle/lifecycle";
 import type { Metrics } from "./metrics";
 import { Paired, Pairing, pairedResponse, redirectTarget } from "./pairing/pairing";
 import type { SessionCache } from "./session/cache";
@@ -133,6 +134,12 @@ function appWith(deps: AppDeps, { answer, gate, forward, admission }: Stages, do
       return answer.wait(record, verdict);
     }
     if (verdict instanceof DispatchError) return answer.refuse(record, verdict);
+    if (verdict instanceof Asleep) {
+      // Held only for a session bound to this person: nobody else's socket can wake their instance.
+      if (!gate.bound(request, verdict.instance)) return answer.refuse(record, verdict.refusal(record.url.pathname));
+      record.forward = { instance: verdict.instance, session: "", held: true };
+      return undefined;
+    }
     const instance = verdict;
     return andThen(gate.decide({ request, record, instance }), (decision) => {
       if (decision instanceof DispatchError) return answer.refuse(record, decision);
@@ -165,11 +172,14 @@ function appWith(deps: AppDeps, { answer, gate, forward, admission }: Stages, do
           const pass = record.forward;
           if (!pass) return; // answered in beforeHandle
           const remote = door !== undefined && pass.instance.host !== undefined;
-          const response = remote
-            ? await door.proxy(request, server, record, pass.instance)
-            : await forward.proxy(request, server, record, pass.instance, pass.session);
+          const response = pass.held
+            ? deps.lifecycle?.hold(server, request, record, pass.instance)
+            : remote
+              ? await door.proxy(request, server, record, pass.instance)
+              : await forward.proxy(request, server, record, pass.instance, pass.session);
           if (response instanceof DispatchError) return answer.refuse(record, response);
-          answer.record(record, remote ? "forwarded" : record.upgrade ? "websocket" : "proxied", response);
+          const outcome = pass.held ? "held" : remote ? "forwarded" : record.upgrade ? "websocket" : "proxied";
+          answer.record(record, outcome, response);
           return response;
         },
         { parse: "none" },

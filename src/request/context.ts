@@ -16,9 +16,12 @@ export interface RequestRecord {
   readonly upgrade: boolean;
   /** Whose request it is, once a stage knows (for the log line of its answer). */
   user?: string;
-  /** Set by the session stage when the request goes on: to this instance, with this session cookie (its name). */
-  forward?: { instance: Instance; session: string };
+  /**
+   * Set by the session stage when the request goes on: to this instance, with
+   * this session cookie (its name); `held`: a socket the dispatcher holds while the instance sleeps.
+   */
+  forward?: { instance: Instance; session: string; held?: boolean };
 }
 
 /** What became of a request: in the access log and the requests metric. */
-export type Outcome = "proxied" | "websocket" | "forwarded" | "paired" | "starting" | ErrorKind;
+export type Outcome = "proxied" | "websocket" | "forwarded" | "paired" | "starting" | "held" | ErrorKind;

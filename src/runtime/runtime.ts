@@ -54,6 +54,17 @@ export interface WebSocketTarget {
   onClientFrame(frame: string | ArrayBuffer | Uint8Array): void;
 }
 
+/** The dispatcher as a browser socket's peer: told when it opens (with how to answer), of each frame, of its close. */
+export interface SocketPeer {
+  opened(socket: { send(text: string): void; close(code: number, reason: string): void }): void;
+  message(frame: string | ArrayBuffer | Uint8Array): void;
+  closed(): void;
+}
+
+/** The subprotocol a held socket agrees to: the browser's first, as an instance would (a browser fails one it did not offer). */
+export const firstProtocol = (request: Request): string | undefined =>
+  request.headers.get("sec-websocket-protocol")?.split(",")[0]?.trim() || undefined;
+
 /** A WebSocket that opened (and was closed again at once): the subprotocol the instance chose. */
 export interface WebSocketOpened {
   protocol: string;
@@ -86,6 +97,16 @@ export interface Runtime {
     log: Logger,
     open: OpenSockets,
   ): Promise<Response | DispatchError | undefined>;
+  /**
+   * Upgrades the browser's socket with the dispatcher itself at the other end
+   * (no instance behind it). Resolves like bridgeWebSocket.
+   */
+  holdWebSocket(
+    server: unknown,
+    request: Request,
+    peer: SocketPeer,
+    open: OpenSockets,
+  ): Response | DispatchError | undefined;
   /** fetch for proxying: the body exactly as the instance sent it, and headers the caller may change. */
   fetchUpstream(url: string, init: RequestInit & { headers: Headers; tls?: ClientTls }): Promise<Response>;
   /** Runs argv (no shell) to its end or the timeout: stdin closed and stdout/stderr captured unless `io` says otherwise. */

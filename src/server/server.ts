@@ -88,6 +88,7 @@ function appFor(settings: Settings, ready: Ready, routing: Routing, metrics: Met
     {
       table: () => routing.instances(),
       stopped: (instance) => sessions.forgetInstance(instance.port),
+      hold: (server, request, peer) => runtime.holdWebSocket(server, request, peer, openSockets),
       metrics,
     },
     log,

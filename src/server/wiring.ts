@@ -52,7 +52,7 @@ export function onDemandElsewhere(settings: Settings): Failure<"on_demand_elsewh
 export function lifecycleFor(
   settings: Settings,
   instances: InstanceCheck | undefined,
-  hooks: Pick<LifecycleDeps, "table" | "stopped" | "metrics">,
+  hooks: Pick<LifecycleDeps, "table" | "stopped" | "metrics" | "hold">,
   log: Logger,
 ): Lifecycle | undefined {
   const { lifecycle } = settings;

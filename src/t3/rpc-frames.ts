@@ -20,7 +20,7 @@ const AUTOMATIC = new Set(["Ping", "Ack", "Eof"]);
 
 /** One client message, as far as the dispatcher cares. */
 export type ClientMessage =
-  | { kind: "automatic" }
+  | { kind: "automatic"; tag: string }
   | { kind: "report"; id: unknown; present: boolean }
   | { kind: "request"; id: unknown }
   | { kind: "other" };
@@ -30,7 +30,7 @@ type Frame = string | ArrayBuffer | Uint8Array;
 function messageOf(value: unknown): ClientMessage {
   if (typeof value !== "object" || value === null) return { kind: "other" };
   const message = value as { _tag?: unknown; id?: unknown; tag?: unknown; payload?: unknown };
-  if (typeof message._tag === "string" && AUTOMATIC.has(message._tag)) return { kind: "automatic" };
+  if (typeof message._tag === "string" && AUTOMATIC.has(message._tag)) return { kind: "automatic", tag: message._tag };
   if (message._tag !== "Request") return { kind: "other" };
   if (message.tag !== ACTIVITY_REPORT) return { kind: "request", id: message.id };
   // recentlyInteracted alone: a tab left visible and focused on an unlocked screen overnight is the forgotten tab.
@@ -41,7 +41,7 @@ function messageOf(value: unknown): ClientMessage {
 /** The messages in a small text frame (one, or a batch); undefined for a frame that is not parsed. */
 export function clientMessages(frame: Frame): ClientMessage[] | undefined {
   if (typeof frame !== "string" || frame.length > PARSED_AT_MOST) return undefined;
-  if (frame === PING) return [{ kind: "automatic" }];
+  if (frame === PING) return [{ kind: "automatic", tag: "Ping" }];
   const first = frame.charCodeAt(0);
   if (first !== 0x7b && first !== 0x5b) return undefined; // not `{` or `[`: not this contract's
   let parsed: unknown;

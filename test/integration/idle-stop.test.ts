@@ -24,6 +24,25 @@ function chatter(ws: WebSocket, present: () => boolean): () => void {
   };
 }
 
+/** A socket to the dispatcher as `browser`, open (or why not: the close code, or the refusal's status). */
+async function socketOf(stack: OnDemandStack, headers: Record<string, string>): Promise<WebSocket | string> {
+  const ws = new WebSocket(`${stack.url.replace("http", "ws")}/ws`, { headers });
+  return new Promise((resolve) => {
+    ws.onopen = () => resolve(ws);
+    ws.onerror = (event) => resolve(String((event as ErrorEvent).message ?? "error"));
+  });
+}
+
+/** The next frame the socket receives, or its close code. */
+const nextOf = (ws: WebSocket): Promise<string> =>
+  new Promise((resolve) => {
+    ws.onmessage = (event) => resolve(String(event.data));
+    ws.onclose = (event) => resolve(`closed ${event.code}`);
+  });
+
+const report = (id: string, recentlyInteracted: boolean) =>
+  JSON.stringify({ _tag: "Request", id, tag: ACTIVITY_REPORT, payload: { recentlyInteracted }, headers: [] });
+
 /** A person whose instance was started by their visit and who is paired, with the page's WebSocket open. */
 async function arrive(stack: OnDemandStack, user: string): Promise<{ browser: Browser; ws: WebSocket }> {
   const browser = new Browser(stack.url, `${user}@example.com`);
@@ -41,7 +60,7 @@ async function arrive(stack: OnDemandStack, user: string): Promise<{ browser: Br
 describe("idle stop", () => {
   let stack: OnDemandStack;
   beforeAll(async () => {
-    stack = await startOnDemandStack(["gina", "hank", "ivan", "jill", "kate"], { idleTimeout: `${IDLE_MS}ms` });
+    stack = await startOnDemandStack(["gina", "hank", "ivan", "jill", "kate", "liam"], { idleTimeout: `${IDLE_MS}ms` });
   });
   afterAll(() => stack.stop());
 
@@ -101,6 +120,41 @@ describe("idle stop", () => {
     await Bun.sleep(IDLE_MS * 0.7); // 1.9 idleTimeouts after the last proxied request, 0.7 after the socket opened
     expect(stack.count("kate", "stops")).toBe(0);
     socket.close();
+  });
+
+  test("a returning tab: held while its instance sleeps, woken by a person, then back on its own instance", async () => {
+    const { browser, ws } = await arrive(stack, "liam");
+    const closed = new Promise<number>((resolve) => {
+      ws.onclose = (event) => resolve(event.code);
+    });
+    await until(() => stack.count("liam", "stops") === 1, 10 * IDLE_MS);
+    await closed;
+    // The client reconnects on its own: the dispatcher holds the socket and answers as t3 would.
+    const held = await socketOf(stack, await browser.socketHeaders());
+    if (typeof held === "string") throw new Error(`not held: ${held}`);
+    held.send(PING);
+    expect(await nextOf(held)).toBe(PONG);
+    held.send(report("1", false));
+    expect(JSON.parse(await nextOf(held))).toMatchObject({ _tag: "Exit", requestId: "1" });
+    await Bun.sleep(IDLE_MS);
+    expect(stack.count("liam", "starts")).toBe(1); // a tab nobody touches wakes nothing
+    // Someone without liam's session gets the 503 of a stopped instance, held or started nothing.
+    const stranger = await socketOf(stack, { ...(await browser.socketHeaders()), cookie: "" });
+    expect(stranger).toBeString();
+    // liam touches the tab: the report says so, the instance starts, the held socket is let go with 1012.
+    held.send(report("2", true));
+    expect(JSON.parse(await nextOf(held))).toMatchObject({ _tag: "Exit", requestId: "2" });
+    expect(await nextOf(held)).toBe("closed 1012");
+    expect(stack.count("liam", "starts")).toBe(2);
+    expect(stack.log.lines.find((l) => l.event === "instance_start_requested" && l.by === "activity")).toMatchObject({
+      user: "liam",
+    });
+    // Its reconnect reaches liam's own instance, through the whole path, on the session it had.
+    const back = await socketOf(stack, await browser.socketHeaders());
+    if (typeof back === "string") throw new Error(`not reconnected: ${back}`);
+    back.send("echo me");
+    expect(await nextOf(back)).toBe("echo me");
+    back.close();
   });
 
   test("a tab whose client reports a person who interacts is not stopped", async () => {

@@ -6,17 +6,21 @@
 // request or a WebSocket upgrade gets a 503 with Retry-After. One start per
 // os_user at a time (every visit joins it), at most maxConcurrentStarts
 // across the host. A failed start is shown for FAILED_SHOWN_MS and is not
-// retried until someone visits again after that.
+// retried until someone visits again after that. A WebSocket whose instance
+// is stopped is held by the dispatcher (held.ts) and wakes the instance when
+// its client reports a person; the held sockets close once it answers.
 import type { LifecycleSettings } from "../../config/settings";
 import type { Instance } from "../../config/table";
 import { DispatchError } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
+import type { SocketPeer } from "../../runtime/runtime";
 import type { Admission } from "../admission";
 import type { RequestRecord } from "../context";
 import { type InstanceCheck, InstanceDown, InstanceImpostor } from "../instance/check";
 import type { Metrics } from "../metrics";
 import { newRequestId } from "../request-id";
 import type { InstanceControl } from "./control";
+import { FAILED_CLOSE, HeldSockets, READY_CLOSE } from "./held";
 import { Activity, IdleSweep, sweepEvery } from "./idle";
 import { runStart, type StartDeps, warmUp } from "./run-start";
 import { Slots } from "./slots";
@@ -47,8 +51,18 @@ export class Waiting {
   ) {}
 }
 
-/** Go on (the instance), wait (the page or its events), or refuse. */
-export type LifecycleVerdict = Instance | Waiting | DispatchError;
+/** A WebSocket whose instance is stopped: held here (if its session is this person's) until a person wakes it. */
+export class Asleep {
+  constructor(readonly instance: Instance) {}
+
+  /** What it gets when it may not be held: the 503 of a stopped instance. */
+  refusal(pathname: string): DispatchError {
+    return new DispatchError("instance_stopped", `${pathname} while the instance is stopped`);
+  }
+}
+
+/** Go on (the instance), wait (the page or its events), hold the socket, or refuse. */
+export type LifecycleVerdict = Instance | Waiting | Asleep | DispatchError;
 
 export interface LifecycleDeps {
   settings: LifecycleSettings;
@@ -56,6 +70,8 @@ export interface LifecycleDeps {
   instances: Pick<InstanceCheck, "fresh" | "listening">;
   /** The table's instances now (for the idle sweep). */
   table(): Iterable<Instance>;
+  /** Upgrades a browser's socket with `peer` at the other end (the runtime's holdWebSocket). */
+  hold(server: unknown, request: Request, peer: SocketPeer): Response | DispatchError | undefined;
   /** Does the instance answer its session check? */
   answers(instance: Instance): Promise<boolean>;
   /** It was stopped for idleness: what was cached about its sessions is void. */
@@ -72,6 +88,7 @@ export class Lifecycle {
   private readonly idleStop: boolean;
   /** os_user → when the idle sweep stopped its instance: its listener's going is not news. */
   private readonly idleStopped = new Map<string, number>();
+  private readonly held = new HeldSockets((instance, requestId) => this.wake(instance, requestId));
 
   constructor(private readonly deps: LifecycleDeps) {
     this.idleStop = deps.settings.idleTimeoutMs > 0;
@@ -144,10 +161,31 @@ export class Lifecycle {
     if (admitted instanceof InstanceImpostor) return admitted;
     if (record.url.pathname.startsWith(RESERVED_PREFIX)) return this.reserved(record, undefined);
     if (!(admitted instanceof InstanceDown)) return admitted;
+    if (record.upgrade) return new Asleep(instance);
     if (!record.html) {
       return new DispatchError("instance_stopped", `${record.url.pathname} while the instance is stopped`);
     }
-    return new Waiting(this.begin(instance, record.id), "page", true);
+    return new Waiting(this.begin(instance, record.id, "navigation"), "page", true);
+  }
+
+  /** Holds a sleeping instance's WebSocket (its session was judged the person's): the 101, or why not. */
+  hold(
+    server: unknown,
+    request: Request,
+    record: RequestRecord,
+    instance: Instance,
+  ): Response | DispatchError | undefined {
+    const peer = this.held.peer(instance, record.id);
+    if (peer === undefined) return new Asleep(instance).refusal(`${record.url.pathname} (held sockets at the limit)`);
+    return this.deps.hold(server, request, peer);
+  }
+
+  /** A held socket's client reported a person: start the instance (unless a start runs, or failed just now). */
+  private wake(instance: Instance, requestId: string): void {
+    if (this.current(instance.osUser) !== undefined) return;
+    // Already back (a start by someone else's hand the sweep has not seen): the sockets may reconnect now.
+    if (this.deps.instances.listening(instance)) this.held.release(instance.osUser, READY_CLOSE);
+    else this.begin(instance, requestId, "activity");
   }
 
   /** A new listener on the instance's port (it restarted, not by us): it is ready once it answers. */
@@ -167,7 +205,8 @@ export class Lifecycle {
     return undefined;
   }
 
-  private begin(instance: Instance, requestId: string): Start {
+  /** Starts the instance, for a navigation or for a held socket's person (`by`). */
+  private begin(instance: Instance, requestId: string, by: "navigation" | "activity"): Start {
     this.idleStopped.delete(instance.osUser);
     const start = new Start(instance, requestId);
     this.starts.set(instance.osUser, start);
@@ -175,16 +214,22 @@ export class Lifecycle {
       request_id: requestId,
       user: instance.user,
       os_user: instance.osUser,
+      by,
       queued: this.run.slots.queued,
     });
     void runStart(start, this.run).finally(() => this.settled(start));
     return start;
   }
 
-  /** A ready start is forgotten at once (the next request goes to the instance) and counts as use. */
+  /**
+   * A ready start is forgotten at once (the next request goes to the instance)
+   * and counts as use; either way the held sockets are let go, to reconnect.
+   */
   private settled(start: Start): void {
+    const { osUser } = start.instance;
+    this.held.release(osUser, start.outcome === "ready" ? READY_CLOSE : FAILED_CLOSE);
     if (start.outcome !== "ready") return;
-    this.activity.touch(start.instance.osUser);
+    this.activity.touch(osUser);
     if (this.starts.get(start.instance.osUser) === start) this.starts.delete(start.instance.osUser);
   }
 

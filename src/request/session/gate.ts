@@ -101,13 +101,18 @@ export function sessionGate(deps: SessionGateDeps) {
     return { session, bound };
   }
 
+  /** Does the request carry a session cookie for the instance whose owner binding names its person? */
+  function bound(request: Request, instance: Instance): boolean {
+    return sessionOf(request, instance).bound;
+  }
+
   /**
    * A navigation that started its instance and will pair when it is ready (no
    * session of its own): the credential is minted during the start, and
    * dropped if the start fails.
    */
   function ahead(request: Request, instance: Instance, start: Pick<Start, "watch">): void {
-    if (sessionOf(request, instance).bound) return;
+    if (bound(request, instance)) return;
     pairing.mintAhead(instance);
     start.watch((changed) => {
       if (changed.outcome === "failed") pairing.dropAhead(instance.user);
@@ -146,5 +151,5 @@ export function sessionGate(deps: SessionGateDeps) {
     return word.state === "invalid" ? sessionGone(instance, session.value) : refused;
   }
 
-  return { decide, ahead, refusedUpgrade };
+  return { decide, ahead, bound, refusedUpgrade };
 }

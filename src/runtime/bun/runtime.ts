@@ -5,7 +5,7 @@ import { type ChildIO, commandRunner, type Spawned } from "../command";
 import type { Runtime } from "../runtime";
 import { withReadyBody } from "./ready-body";
 import { peerAddress, serveApp, serveFetch } from "./serve";
-import { bridgeWebSocket } from "./websocket-bridge";
+import { bridgeWebSocket, holdWebSocket } from "./websocket-bridge";
 import { probeWebSocketBun } from "./websocket-probe";
 
 function spawnBun(argv: string[], io: ChildIO): Spawned {
@@ -39,6 +39,8 @@ export const bunRuntime: Runtime = {
   peerAddress,
   bridgeWebSocket: (server, request, target, log, open) =>
     bridgeWebSocket(server as Parameters<typeof bridgeWebSocket>[0], request, target, log, open),
+  holdWebSocket: (server, request, peer, open) =>
+    holdWebSocket(server as Parameters<typeof holdWebSocket>[0], request, peer, open),
   // Bun's fetch gives the response mutable headers; a body of unknown length
   // is made ready to leave with them (ready-body.ts). A `tls` in init (another
   // host's dispatcher) is Bun's own fetch option.

@@ -10,8 +10,10 @@ import type { Logger } from "../../lib/log";
 import {
   BRIDGE_DRAIN_POLL_MS,
   BRIDGE_HIGH_WATER,
+  firstProtocol,
   type OpenSockets,
   passOnClose,
+  type SocketPeer,
   type WebSocketTarget,
 } from "../runtime";
 
@@ -138,4 +140,33 @@ export async function bridgeWebSocket(
     return new DispatchError("upstream_down", "the browser's WebSocket upgrade could not be completed");
   }
   return undefined;
+}
+
+/** Upgrades `request` with the dispatcher as the peer (no instance behind it); undefined when it happened. */
+export function holdWebSocket(
+  server: Server<unknown>,
+  request: Request,
+  peer: SocketPeer,
+  open: OpenSockets,
+): DispatchError | undefined {
+  const protocol = firstProtocol(request);
+  const handlers: BridgeHandlers = {
+    open(ws) {
+      open.add(ws);
+      peer.opened({ send: (text) => void ws.send(text), close: (code, reason) => ws.close(code, reason) });
+    },
+    message: (_ws, message) => peer.message(message),
+    drain() {},
+    close(ws) {
+      open.delete(ws);
+      peer.closed();
+    },
+  };
+  const upgraded = server.upgrade(request, {
+    headers: protocol ? { "sec-websocket-protocol": protocol } : undefined,
+    data: handlers,
+  });
+  return upgraded
+    ? undefined
+    : new DispatchError("upstream_down", "the browser's WebSocket upgrade could not be completed");
 }

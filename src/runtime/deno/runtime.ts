@@ -7,7 +7,7 @@ import { type ChildIO, commandRunner, type Spawned } from "../command";
 import type { Runtime } from "../runtime";
 import { type DenoApi, globals, webSocketStream } from "./api";
 import { peerAddress, serveApp, serveFetch } from "./serve";
-import { bridgeWebSocketDeno } from "./websocket-bridge";
+import { bridgeWebSocketDeno, holdWebSocketDeno } from "./websocket-bridge";
 import { probeWebSocketDeno } from "./websocket-probe";
 
 /** Deno's fetch decodes a compressed body yet keeps its content-encoding unless it was asked for identity. */
@@ -56,6 +56,7 @@ export const denoRuntime: Runtime = {
   peerAddress,
   bridgeWebSocket: (_server, request, target, log, open) =>
     bridgeWebSocketDeno(globals().Deno, webSocketStream(), request, target, log, open),
+  holdWebSocket: (_server, request, peer, open) => holdWebSocketDeno(globals().Deno, request, peer, open),
   fetchUpstream,
   runCommand: commandRunner(spawnDeno),
   probeWebSocket: probeWebSocketDeno,

@@ -14,8 +14,10 @@ import type { Logger } from "../../lib/log";
 import {
   BRIDGE_DRAIN_POLL_MS,
   BRIDGE_HIGH_WATER,
+  firstProtocol,
   type OpenSockets,
   passOnClose,
+  type SocketPeer,
   type WebSocketTarget,
 } from "../runtime";
 import type { DenoApi, WebSocketStreamConstructor } from "./api";
@@ -132,5 +134,34 @@ export async function bridgeWebSocketDeno(
   });
   pumpToUpstream(client, upstream, connection, target, log);
   client.addEventListener("close", () => open.delete(client));
+  return response;
+}
+
+/** Upgrades `request` with the dispatcher as the peer (no instance behind it): the 101, or why not. */
+export function holdWebSocketDeno(
+  deno: DenoApi,
+  request: Request,
+  peer: SocketPeer,
+  open: OpenSockets,
+): Response | DispatchError {
+  let upgrade: ReturnType<DenoApi["upgradeWebSocket"]>;
+  try {
+    upgrade = deno.upgradeWebSocket(request, { protocol: firstProtocol(request), idleTimeout: 0 });
+  } catch (error) {
+    return new DispatchError("upstream_down", `the browser's WebSocket upgrade failed: ${(error as Error).message}`);
+  }
+  const { socket, response } = upgrade;
+  socket.binaryType = "arraybuffer";
+  socket.addEventListener("open", () => {
+    open.add(socket);
+    peer.opened({ send: (text) => socket.send(text), close: (code, reason) => socket.close(code, reason) });
+  });
+  socket.addEventListener("message", (event) =>
+    peer.message(typeof event.data === "string" ? event.data : new Uint8Array(event.data as ArrayBuffer)),
+  );
+  socket.addEventListener("close", () => {
+    open.delete(socket);
+    peer.closed();
+  });
   return response;
 }

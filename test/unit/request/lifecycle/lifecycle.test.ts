@@ -7,16 +7,33 @@ import { DispatchError, Invalid } from "../../../../src/lib/errors";
 import { memoryLogger } from "../../../../src/lib/log";
 import { arrive } from "../../../../src/request/arrival";
 import { InstanceDown, InstanceImpostor } from "../../../../src/request/instance/check";
-import { EVENTS_PATH, FAILED_SHOWN_MS, Lifecycle, Waiting } from "../../../../src/request/lifecycle/lifecycle";
+import { MAX_HELD_PER_ACCOUNT } from "../../../../src/request/lifecycle/held";
+import { Asleep, EVENTS_PATH, FAILED_SHOWN_MS, Lifecycle, Waiting } from "../../../../src/request/lifecycle/lifecycle";
 import { Metrics } from "../../../../src/request/metrics";
+import type { SocketPeer } from "../../../../src/runtime/runtime";
+import { ACTIVITY_REPORT, PING, PONG } from "../../../../src/t3/rpc-frames";
+import { until } from "../../../fixtures/stack";
 
 const bob = { user: "bob", osUser: "bob", port: 4000 };
 const resolved = resolveSettings({ flags: { startTimeout: "300ms" } });
 if (resolved instanceof Invalid) throw new Error(resolved.detail);
 const settings = resolved.settings.lifecycle;
 
+/** A held socket as the test sees it: what it was sent, and how it was closed. */
+class FakeSocket {
+  readonly sent: string[] = [];
+  closed: number | undefined;
+  send(text: string) {
+    this.sent.push(text);
+  }
+  close(code: number) {
+    this.closed = code;
+  }
+}
+
 function lifecycle(options: { refuse?: boolean } = {}) {
   const started: string[] = [];
+  const peers: SocketPeer[] = [];
   let up = false;
   const subject = new Lifecycle({
     settings,
@@ -34,13 +51,28 @@ function lifecycle(options: { refuse?: boolean } = {}) {
       listening: () => up,
     },
     table: () => [bob],
+    hold(_server, _request, peer) {
+      peers.push(peer);
+      return undefined;
+    },
     answers: async () => up,
     stopped() {},
     metrics: new Metrics(),
     log: memoryLogger(),
   });
-  return { subject, started };
+  return { subject, started, peers };
 }
+
+/** Holds a socket of bob's and opens it. */
+function held(subject: Lifecycle, peers: SocketPeer[]): FakeSocket {
+  const socket = new FakeSocket();
+  expect(subject.hold(undefined, new Request("https://t3.example/ws"), request("/ws", "upgrade"), bob)).toBeUndefined();
+  peers.at(-1)?.opened(socket);
+  return socket;
+}
+
+const report = (id: string, recentlyInteracted: boolean) =>
+  JSON.stringify({ _tag: "Request", id, tag: ACTIVITY_REPORT, payload: { recentlyInteracted }, headers: [] });
 
 const request = (path: string, kind: "document" | "api" | "upgrade") =>
   arrive(
@@ -81,6 +113,14 @@ describe("Lifecycle.decide", () => {
     expect([started, subject.decide(request("/deep", "document"), bob)]).toEqual([["bob"], bob]);
   });
 
+  test("down: a WebSocket is asleep (to be held), never a start by itself", () => {
+    const { subject, started } = lifecycle();
+    const verdict = subject.decide(request("/ws", "upgrade"), new InstanceDown(bob));
+    expect(verdict).toBeInstanceOf(Asleep);
+    expect((verdict as Asleep).refusal("/ws").kind).toBe("instance_stopped");
+    expect(started).toEqual([]);
+  });
+
   test("the reserved path: its event stream (ready at once when nothing starts), nothing else there", () => {
     const { subject } = lifecycle();
     const events = subject.decide(request(EVENTS_PATH, "api"), bob);
@@ -118,5 +158,47 @@ describe("Lifecycle.decide", () => {
     expect(subject.decide(request("/", "document"), squatted)).toBe(squatted);
     const waiting = subject.decide(request("/", "document"), new InstanceDown(bob)) as Waiting;
     expect((subject.decide(request("/", "document"), squatted) as Waiting).start).toBe(waiting.start);
+  });
+});
+
+describe("held sockets of a sleeping instance", () => {
+  test("keepalives and reports of nobody are answered as t3 would, and start nothing", async () => {
+    const { subject, peers, started } = lifecycle();
+    const socket = held(subject, peers);
+    peers[0]?.message(PING);
+    peers[0]?.message(report("3", false));
+    peers[0]?.message('{"_tag":"Request","id":"4","tag":"subscribeServerConfig","payload":{},"headers":[]}');
+    await Bun.sleep(5);
+    expect(socket.sent).toEqual([PONG, '{"_tag":"Exit","requestId":"3","exit":{"_tag":"Success","value":null}}']);
+    expect([started, socket.closed]).toEqual([[], undefined]);
+  });
+
+  test("a report of a person wakes it once; when it answers every held socket closes with 1012", async () => {
+    const { subject, peers, started } = lifecycle();
+    const [one, two] = [held(subject, peers), held(subject, peers)];
+    peers[0]?.message(report("5", true));
+    peers[1]?.message(report("6", true)); // the same start
+    expect(started).toEqual(["bob"]);
+    await until(() => one.closed !== undefined, 2000);
+    expect([one.closed, two.closed]).toEqual([1012, 1012]);
+  });
+
+  test("a start that fails closes them with 1011, and a report during the failure starts nothing", async () => {
+    const { subject, peers, started } = lifecycle({ refuse: true });
+    const socket = held(subject, peers);
+    peers[0]?.message(report("7", true));
+    await until(() => socket.closed !== undefined, 2000);
+    expect(socket.closed).toBe(1011);
+    const again = held(subject, peers);
+    peers[1]?.message(report("8", true));
+    expect(started).toEqual(["bob"]); // shown, not retried
+    expect(again.closed).toBeUndefined();
+  });
+
+  test("at most MAX_HELD_PER_ACCOUNT per account; beyond, the 503 of a stopped instance", () => {
+    const { subject, peers } = lifecycle();
+    for (let i = 0; i < MAX_HELD_PER_ACCOUNT; i++) held(subject, peers);
+    const refused = subject.hold(undefined, new Request("https://t3.example/ws"), request("/ws", "upgrade"), bob);
+    expect((refused as DispatchError).kind).toBe("instance_stopped");
   });
 });
