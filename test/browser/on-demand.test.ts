@@ -52,6 +52,11 @@ describe("a stopped instance, in a real browser through Caddy", () => {
     await page.waitForFunction(`document.querySelector("h1")?.textContent === "erin's workspace did not start"`);
     await expect(page.locator("[role=alert]").textContent()).resolves.toBe("The step “Start requested” failed.");
     expect(await page.locator("#request-id").textContent()).toMatch(/^[A-Za-z0-9._:-]+$/);
+    // The wait counts down on the page itself.
+    const left = async () => Number(/in (\d+) second/.exec((await page.locator("#retry-in").textContent()) ?? "")?.[1]);
+    const before = await left();
+    await page.waitForFunction(`!document.getElementById("retry-in").textContent.includes("in ${before} ")`);
+    expect(await left()).toBeLessThan(before);
     await shot(page, "9-start-failed");
     await page.reload();
     await expect(page.locator("h1").textContent()).resolves.toBe("erin's workspace did not start");
