@@ -509,11 +509,13 @@ lines.push(
   `Forwarded small GET (door → owner over mutual TLS → instance; door on core 0, owner on core 1): the door's CPU ${fmt(median(forwarded.door), 1)} µs/req against the local dispatcher's ${fmt(median(forwarded.local), 1)} µs/req in the same rounds, ratio ${fmt(forwardedRatio, 2)} (target ≤ 1.00: ${smoke ? "n/a" : forwardedRatio <= 1 ? "met" : "MISSED"}); the owner's ${fmt(median(forwarded.owner), 1)} µs/req; ${fmt(median(forwarded.rps))} req/s through the door${forwarded.bad ? ` · ${forwarded.bad} bad responses` : ""}`,
   `Slow readers (each reads /32m at 200 KiB/s for ${SLOW_SECONDS} s), RSS added while they read, bare / dispatcher: ${slow.map((s) => `${s.count} readers ${fmt(s.bare / 1024, 1)} / ${fmt(s.dispatcher / 1024, 1)} MiB`).join("; ")}`,
 );
-// The lifecycle's steady-state cost, an idle instance's CPU and the stack's memory floor, each its own script (one line each).
+// The lifecycle's steady-state cost, an idle instance's CPU, the stack's memory floor and the first visit to a
+// stopped instance, each its own script (one line each).
 const lifecycleCost = sh([bun, join(import.meta.dir, "lifecycle-cost.ts"), "--requests", smoke ? "100000" : "2000000"]);
 const idleCpu = sh([bun, join(import.meta.dir, "idle-cpu.ts"), "--seconds", smoke ? "1" : "30"]);
 const stackFloor = sh([bun, join(import.meta.dir, "stack-floor.ts")]);
-lines.push(lifecycleCost.trim(), idleCpu.trim(), stackFloor.trim());
+const firstVisit = sh([bun, join(import.meta.dir, "first-visit.ts"), "--rounds", smoke ? "1" : "5"]);
+lines.push(lifecycleCost.trim(), idleCpu.trim(), stackFloor.trim(), firstVisit.trim());
 const report = lines.join("\n");
 console.log(`\n${report}\n`);
 const resultsDir = join(import.meta.dir, "results");
