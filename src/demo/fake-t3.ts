@@ -120,11 +120,19 @@ function rpcAnswer(message: string, stats: FakeT3["stats"]): string | undefined 
   return successExit(request.id);
 }
 
-/** The client's RPC keepalive and report, else an echo with a few commands: `close:<code>:<reason>` and `flood:<n>:<bytes>`. */
+/** The client's RPC keepalive and report, else an echo with a few commands: `close:<code>:<reason>`, `flood:<n>:<bytes>`, `tick:<ms>:<n>`. */
 function onSocketMessage(ws: Socket, message: string | Buffer, stats: FakeT3["stats"]): void {
   const answer = typeof message === "string" ? rpcAnswer(message, stats) : undefined;
   if (answer !== undefined) ws.send(answer);
-  else if (typeof message === "string" && message.startsWith("close:")) {
+  else if (typeof message === "string" && message.startsWith("tick:")) {
+    // An agent's output streamed to the tab: a frame every <ms>, <count> times.
+    const [, ms = 100, count = 10] = message.split(":").map(Number);
+    let sent = 0;
+    const timer = setInterval(() => {
+      if (++sent >= count || ws.readyState !== 1) clearInterval(timer);
+      if (ws.readyState === 1) ws.send(`output ${sent}`);
+    }, ms);
+  } else if (typeof message === "string" && message.startsWith("close:")) {
     const [, code, reason] = message.split(":");
     ws.close(Number(code), reason);
   } else if (typeof message === "string" && message.startsWith("flood:")) {

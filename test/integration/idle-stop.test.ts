@@ -60,7 +60,9 @@ async function arrive(stack: OnDemandStack, user: string): Promise<{ browser: Br
 describe("idle stop", () => {
   let stack: OnDemandStack;
   beforeAll(async () => {
-    stack = await startOnDemandStack(["gina", "hank", "ivan", "jill", "kate", "liam"], { idleTimeout: `${IDLE_MS}ms` });
+    stack = await startOnDemandStack(["gina", "hank", "ivan", "jill", "kate", "liam", "mina"], {
+      idleTimeout: `${IDLE_MS}ms`,
+    });
   });
   afterAll(() => stack.stop());
 
@@ -91,6 +93,16 @@ describe("idle stop", () => {
     expect([again.status, await again.text()]).toEqual([200, expect.stringContaining("Starting gina's workspace")]);
     expect((await progressEvents(() => browser.fetch("/_t3d/start/events"))).at(-1)?.outcome).toBe("ready");
     expect(stack.count("gina", "starts")).toBe(2);
+  });
+
+  test("an agent's output streamed to an open tab nobody reads is not a person: stopped mid-stream", async () => {
+    const { ws } = await arrive(stack, "mina");
+    let received = 0;
+    ws.onmessage = () => void received++;
+    ws.send("tick:100:100"); // the instance sends a frame every 100 ms for 10 s; the tab sends nothing more
+    await until(() => stack.count("mina", "stops") === 1, 10 * IDLE_MS);
+    expect(received).toBeGreaterThan(10); // it was streaming when it stopped
+    expect(received).toBeLessThan(100);
   });
 
   test("a tab exchanging frames is not stopped", async () => {
