@@ -94,7 +94,7 @@ export async function runDemo(frontPort: number, log: Logger): Promise<(() => Pr
       `  dispatcher               ${dispatcher.url} (metrics: ${dispatcher.metricsUrl}/metrics)`,
       "",
       `Open ${front.url}/ and pick a user (the front plays Traefik + Authentik).`,
-      `An instance nobody uses for ${DEMO_IDLE} is stopped; its next visit starts it again.`,
+      `An instance nobody uses for ${DEMO_IDLE} is stopped (an open tab nobody touches does not keep it); a click in that tab, or a visit, starts it again.`,
       "Press Ctrl-C to stop.",
       "",
     ].join("\n"),
