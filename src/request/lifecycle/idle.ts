@@ -54,6 +54,8 @@ export class IdleSweep {
   private readonly cpu = new Map<string, { at: number; usec: number }>();
   /** Instances whose wrapper call failed and was logged: logged again only after one worked. */
   private readonly failing = new Set<string>();
+  /** Instances whose CPU time is unknown (no accounting), logged once: they are kept, never judged idle. */
+  private readonly blind = new Set<string>();
   private running = false;
 
   constructor(
@@ -101,7 +103,9 @@ export class IdleSweep {
     const status = await this.deps.control.status(osUser);
     if (status instanceof ControlFailed) return this.failed(instance, status);
     this.failing.delete(osUser);
-    if (status.active !== "active" || status.cpu_usec === null) return;
+    if (status.active !== "active") return;
+    if (status.cpu_usec === null) return this.cannotJudge(instance);
+    this.blind.delete(osUser);
     const before = this.cpu.get(osUser);
     this.cpu.set(osUser, { at: now, usec: status.cpu_usec });
     if (before === undefined) return; // one sample: its CPU share is known at the next sweep
@@ -127,6 +131,17 @@ export class IdleSweep {
       user: instance.user,
       os_user: instance.osUser,
       idle_s: Math.round(idleMs / 1000),
+    });
+  }
+
+  /** Without its CPU time an agent at work looks idle: kept, and the operator told once why it is never stopped. */
+  private cannotJudge(instance: Instance): void {
+    if (this.blind.has(instance.osUser)) return;
+    this.blind.add(instance.osUser);
+    this.deps.log.log("warn", "instance_cpu_unknown", {
+      user: instance.user,
+      os_user: instance.osUser,
+      detail: "the wrapper's status has no CPU time (CPUAccounting off?): it is not stopped for idleness",
     });
   }
 

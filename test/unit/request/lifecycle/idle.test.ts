@@ -12,7 +12,9 @@ const bob = { user: "bob", osUser: "bob", port: 4000 };
 const IDLE_MS = 40;
 const SWEEP_MS = 10;
 
-function sweeper(options: { cpuPerSweepUsec?: number; active?: string; starting?: boolean; failing?: boolean } = {}) {
+function sweeper(
+  options: { cpuPerSweepUsec?: number; active?: string; starting?: boolean; failing?: boolean; blind?: boolean } = {},
+) {
   let cpu = 0;
   const calls: string[] = [];
   const stopped: string[] = [];
@@ -22,7 +24,8 @@ function sweeper(options: { cpuPerSweepUsec?: number; active?: string; starting?
     calls.push("status");
     if (options.failing) return new ControlFailed("status", "status bob exited 1", "sudo: a password is required");
     cpu += options.cpuPerSweepUsec ?? 0;
-    return { unit: "u", active: options.active ?? "active", since: null, memory_bytes: 1, cpu_usec: cpu, journal: [] };
+    const cpu_usec = options.blind ? null : cpu;
+    return { unit: "u", active: options.active ?? "active", since: null, memory_bytes: 1, cpu_usec, journal: [] };
   };
   const deps: IdleDeps = {
     idleTimeoutMs: IDLE_MS,
@@ -69,6 +72,19 @@ describe("IdleSweep", () => {
     await Bun.sleep(SWEEP_MS);
     await sweep.sweep();
     expect([calls, stopped]).toEqual([["status", "status", "stop"], ["bob"]]);
+  });
+
+  test("no CPU time in the status (accounting off): kept, and said once, not every sweep", async () => {
+    const { sweep, calls, stopped, log } = sweeper({ blind: true });
+    await Bun.sleep(IDLE_MS + 5);
+    for (let i = 0; i < 3; i++) {
+      await sweep.sweep();
+      await Bun.sleep(SWEEP_MS);
+    }
+    expect([calls.filter((c) => c === "stop"), stopped]).toEqual([[], []]);
+    expect(log.lines.filter((l) => l.event === "instance_cpu_unknown")).toEqual([
+      expect.objectContaining({ level: "warn", user: "bob", os_user: "bob" }),
+    ]);
   });
 
   test("traffic keeps it: a request or a frame within idleTimeout", async () => {
