@@ -36,7 +36,8 @@ export async function serve(args: string[]): Promise<Exit> {
   const log = createLogger();
   const { startServer } = await import("../server/server");
   const running = await startServer(parsed.settings, log);
-  if (running instanceof Invalid) return refused(running, 1);
+  // Settings the operator must fix (the table, the key source, TLS files): 2, which the unit does not restart.
+  if (running instanceof Invalid) return refused(running, 2);
   await onSignals(running.stop, log, () => void running.routing.reload());
   return "running";
 }

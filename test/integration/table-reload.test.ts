@@ -85,19 +85,19 @@ describe("the serve command as a child process", () => {
   const dir = tempDir();
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  test("a bad table at start-up: exit 1 with every error listed", async () => {
+  test("a bad table at start-up: exit 2 (not restarted) with every error listed", async () => {
     const table = join(dir, "bad.json");
     writeFileSync(table, JSON.stringify({ alice: { os_user: "-x", port: 0 }, "B B": {} }));
     const result = await runToEnd(serveCommand({ dispatchFile: table, listen: "127.0.0.1:0" }));
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain("/alice/os_user");
     expect(result.stderr).toContain("/alice/port");
     expect(result.stderr).toContain("/B B: must be a user name or user@domain");
   });
 
-  test("a missing table at start-up: exit 1 naming the file", async () => {
+  test("a missing table at start-up: exit 2 naming the file", async () => {
     const result = await runToEnd(serveCommand({ dispatchFile: join(dir, "none.json") }));
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(2);
     expect(result.stderr).toContain("none.json");
   });
 
