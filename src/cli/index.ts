@@ -107,6 +107,8 @@ export async function main(argv: string[]): Promise<Exit> {
         ? `\n${usageOf(command)}(t3-dispatch ${command} --help lists every option)\n`
         : "";
     process.stderr.write(`t3-dispatch ${command ?? ""}: ${(error as Error).message}\n${usage}`);
-    return 2;
+    // 2 is input to fix (the unit does not restart on it); anything else thrown (a listen that failed:
+    // the address not there yet at boot, the port still held) may pass, and is 1.
+    return badArgs ? 2 : 1;
   }
 }

@@ -101,6 +101,15 @@ describe("the serve command as a child process", () => {
     expect(result.stderr).toContain("none.json");
   });
 
+  test("an address that is not there (yet): exit 1, which the unit retries, not 2", async () => {
+    const table = join(dir, "listen.json");
+    writeFileSync(table, JSON.stringify({ alice: { os_user: "alice", port: 4999 } }));
+    const result = await runToEnd(
+      serveCommand({ dispatchFile: table, listen: "198.18.250.250:8080", ...isolatedSettings(dir, ["alice"]) }),
+    );
+    expect([result.code, result.stderr]).toEqual([1, expect.stringContaining("EADDRNOTAVAIL")]);
+  });
+
   test("bad settings: exit 2 with each problem", async () => {
     const result = await runToEnd(serveCommand({ sessionTimeout: "soon", listen: "nowhere" }));
     expect(result.code).toBe(2);
