@@ -245,7 +245,11 @@ uninstall_all() {
       userdel "$name" && say removed "system user $name" && changes=$((changes + 1))
     fi
   done
-  systemd_running && systemctl daemon-reload
+  if systemd_running; then
+    systemctl daemon-reload
+    # A unit that failed stays loaded (as not-found, failed) until told to forget it.
+    systemctl reset-failed 't3-*' >/dev/null 2>&1 || true
+  fi
   if [ "$changes" -eq 0 ]; then echo "nothing to remove"; else echo "done: $changes removal(s)."; fi
 }
 
