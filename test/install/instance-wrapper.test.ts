@@ -55,7 +55,7 @@ esac
 `;
 /** The unit's journal as t3 writes it at start: a line of its own, then its one-time pairing token, URL and QR code. */
 const JOURNALCTL = `#!/bin/sh
-printf '%s\\n' "journal of $2: \\"quoted\\" and a\\\\backslash"
+printf '%s\\n' "journal of \${1#_SYSTEMD_UNIT=}: \\"quoted\\" and a\\\\backslash"
 printf '%s\\n' "Pair a browser: http://127.0.0.1:4310/pair#token=Qk3xV9aLmP2z" "Token: Qk3xV9aLmP2z"
 printf '%s\\n' "█▀▀▀▀▀█ ▄▀▄ █▀▀▀▀▀█" "▀▀▀▀▀▀▀ ▀ ▀ ▀▀▀▀▀▀▀"
 `;
