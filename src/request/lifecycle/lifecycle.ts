@@ -36,6 +36,8 @@ export const FAILED_SHOWN_MS = 30_000;
 
 /** Between two looks at a starting instance (its port, then its session check). */
 const POLL_MS = 200;
+/** Between two looks at its unit's state while nothing listens yet. */
+const UNIT_LOOK_MS = 2000;
 
 /** The instance a refusal is about, when it is the port's holder that refused (down, or an impostor). */
 const instanceOf = (refused: DispatchError): Instance | undefined =>
@@ -99,6 +101,7 @@ export class Lifecycle {
       answers: deps.answers,
       timeoutMs: deps.settings.startTimeoutMs,
       pollMs: POLL_MS,
+      unitLookMs: UNIT_LOOK_MS,
       log: deps.log,
       observe(outcome, ms) {
         deps.metrics.starts.inc(outcome);

@@ -8,7 +8,7 @@
 import { DispatchError } from "../../lib/errors";
 import type { Logger } from "../../lib/log";
 import type { Genuineness } from "../instance/check";
-import type { InstanceControl } from "./control";
+import { ControlFailed, type InstanceControl } from "./control";
 import type { Slots } from "./slots";
 import type { Start } from "./start";
 
@@ -22,6 +22,8 @@ export interface StartDeps {
   timeoutMs: number;
   /** Between two looks at the port or two session checks: bounds the /proc reads to 1000/pollMs per start. */
   pollMs: number;
+  /** Between two looks at the unit's state while nothing listens yet (a wrapper call each: sudo, systemctl). */
+  unitLookMs: number;
   log: Logger;
   observe(outcome: "ready" | "failed", ms: number): void;
 }
@@ -32,6 +34,7 @@ interface StepFailed {
 }
 
 const HELD = Symbol("held");
+const UNIT_FAILED = Symbol("unit failed");
 
 /** Calls `attempt` every `intervalMs` until it returns something, or undefined at the deadline. */
 async function poll<T>(
@@ -56,11 +59,18 @@ async function steps(start: Start, deps: StartDeps, deadline: number): Promise<S
   if (requested) return { reason: requested.detail, output: requested.output };
   start.mark("requested", "done");
   start.mark("listening", "running");
-  const held = await poll(deadline, deps.pollMs, () => {
+  let lookedAt = Date.now();
+  const held = await poll(deadline, deps.pollMs, async () => {
     const genuineness = deps.genuine(instance);
-    return genuineness?.kind === "upstream_down" ? undefined : (genuineness ?? HELD);
+    if (genuineness?.kind !== "upstream_down") return genuineness ?? HELD;
+    // A t3 that exits at once is restarted by its unit until StartLimitBurst fails it: no need to wait out the start.
+    if (Date.now() - lookedAt < deps.unitLookMs) return undefined;
+    lookedAt = Date.now();
+    const status = await deps.control.status(instance.osUser);
+    return !(status instanceof ControlFailed) && status.active === "failed" ? UNIT_FAILED : undefined;
   });
   if (held === undefined) return { reason: `nothing listened on port ${instance.port} in time` };
+  if (held === UNIT_FAILED) return { reason: `its unit failed before anything listened on port ${instance.port}` };
   start.mark("listening", "done");
   if (held instanceof DispatchError) return { reason: held.detail };
   start.mark("genuine", "done");

@@ -21,7 +21,13 @@ const STATUS: InstanceStatus = {
 };
 
 /** A host where the port is held after `listensAfter` looks and answers after `answersAfter` session checks. */
-function host(options: { listensAfter?: number; answersAfter?: number; holder?: "bob" | "eve"; refuse?: boolean }) {
+function host(options: {
+  listensAfter?: number;
+  answersAfter?: number;
+  holder?: "bob" | "eve";
+  refuse?: boolean;
+  unit?: string;
+}) {
   const calls: string[] = [];
   let looks = 0;
   let checks = 0;
@@ -39,7 +45,7 @@ function host(options: { listensAfter?: number; answersAfter?: number; holder?: 
       },
       async status() {
         calls.push("status");
-        return STATUS;
+        return { ...STATUS, active: options.unit ?? STATUS.active };
       },
     },
     slots: new Slots(1),
@@ -54,6 +60,7 @@ function host(options: { listensAfter?: number; answersAfter?: number; holder?: 
     },
     timeoutMs: 300,
     pollMs: 10,
+    unitLookMs: 20,
     log,
     observe: (outcome) => void outcomes.push(outcome),
   };
@@ -118,6 +125,7 @@ describe("runStart", () => {
 
   test("never listens: failed at 'listening' at the timeout, and the unit is stopped", async () => {
     const { deps, calls, outcomes } = host({ listensAfter: 1_000_000 });
+    deps.unitLookMs = 1_000_000; // its unit is not looked at while nothing listens (an active unit changes nothing)
     const start = new Start(instance, "r-4");
     const began = Date.now();
     await runStart(start, deps);
@@ -142,6 +150,28 @@ describe("runStart", () => {
     const start = new Start(instance, "r-6");
     await runStart(start, deps);
     expect(start.failedStep).toBe("answering");
+  });
+});
+
+describe("a unit that fails before it listens", () => {
+  test("the start ends at 'listening' as soon as the unit is failed, not at startTimeout", async () => {
+    const { deps, log } = host({ listensAfter: 1_000_000, unit: "failed" });
+    deps.timeoutMs = 10_000;
+    const start = new Start(instance, "r-9");
+    const began = Date.now();
+    await runStart(start, deps);
+    expect([start.outcome, start.failedStep]).toEqual(["failed", "listening"]);
+    expect(Date.now() - began).toBeLessThan(5_000);
+    expect(log.lines.find((l) => l.event === "instance_start_failed")?.reason).toBe(
+      "its unit failed before anything listened on port 4000",
+    );
+  });
+
+  test("a unit restarting (activating) is waited on, as the start's own", async () => {
+    const { deps } = host({ listensAfter: 5, unit: "activating" });
+    const start = new Start(instance, "r-10");
+    await runStart(start, deps);
+    expect(start.outcome).toBe("ready");
   });
 });
 
