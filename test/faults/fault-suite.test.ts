@@ -441,7 +441,10 @@ describe("instance lifecycle", () => {
         `${pages.filter((p) => p.status === 200).length} progress pages, ${stack.count("alice", "starts")} start (${outcome?.outcome}), ${pairs.filter((p) => p.status === 302).length} × 302, ${mints.length} mint (one ahead, during the start)`,
       );
       // Concurrent pairings share one flight; minted ahead, a flight is an exchange (ms): a late batch may pair anew.
-      const flights = stack.log.lines.filter((l) => l.event === "paired").length;
+      const paired = () => stack.log.lines.filter((l) => l.event === "paired").length;
+      await until(() => paired() > 0, 5000); // a child's log lines arrive a little after its answers
+      await Bun.sleep(100);
+      const flights = paired();
       expect([stack.count("alice", "starts"), outcome?.outcome, mints.length]).toEqual([1, "ready", flights]);
       expect(flights).toBeLessThanOrEqual(3);
     } finally {

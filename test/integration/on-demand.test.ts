@@ -212,7 +212,9 @@ describe("the first visit to a stopped instance, with a mint as slow as t3's CLI
     expect(pairing.status).toBe(302);
     expect(await (await browser.fetch("/", { document: true })).text()).toContain("lena's workspace");
     expect(mintedAt("lena").length).toBe(1);
-    expect(stack.log.lines.find((l) => l.event === "paired" && l.user === "lena")?.ms).toBeLessThan(1500);
+    const paired = () => stack.log.lines.find((l) => l.event === "paired" && l.user === "lena");
+    await until(() => paired() !== undefined, 5000); // a child's log line arrives a little after its answer
+    expect(paired()?.ms).toBeLessThan(1500);
   });
 
   test("a start that fails: the credential minted for it is never sent anywhere nor logged, and left to expire", async () => {
