@@ -80,7 +80,9 @@ export async function main(argv: string[]): Promise<Exit> {
       case "fake-mint":
         return await (await import("../demo/fake-mint")).fakeMintMain(rest);
       case "fake-t3":
-        return (await import("../demo/fake-mint")).fakeT3CliMain(rest);
+        return rest[0] === "serve"
+          ? (await import("../demo/fake-instance-main")).fakeT3Serve(rest.slice(1))
+          : (await import("../demo/fake-mint")).fakeT3CliMain(rest);
       case "fake-instance":
         return (await import("../demo/fake-instance-main")).fakeInstanceMain(rest);
       case "fake-instance-control":

@@ -91,3 +91,18 @@ export function fakeInstanceMain(args: string[]): "running" {
   }, Number(values["listen-after"]));
   return "running";
 }
+
+/**
+ * `fake-t3 serve --host H --port P --base-dir D`: the real CLI's form, so a
+ * unit's own ExecStart can run the fake instance (the host suite); its owner is
+ * the account systemd runs it as.
+ */
+export function fakeT3Serve(args: string[]): "running" {
+  const { values } = parseArgs({
+    args,
+    options: { host: { type: "string" }, port: { type: "string" }, "base-dir": { type: "string" } },
+    strict: true,
+  });
+  const owner = process.env.USER ?? "someone";
+  return fakeInstanceMain(["--port", values.port ?? "0", "--state-dir", values["base-dir"] ?? ".", "--owner", owner]);
+}

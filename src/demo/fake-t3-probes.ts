@@ -1,7 +1,10 @@
 // The fake instance's stateless probes under /__fake/: HTTP shapes the proxy
 // tests need (headers echoed, SSE, gzip, sized and chunked bodies, uploads,
-// hostile Set-Cookie lines, a body cut short, a redirect, hop-by-hop headers).
+// hostile Set-Cookie lines, a body cut short, a redirect, hop-by-hop headers),
+// and what its own process sees of its sandbox.
 import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { networkInterfaces } from "node:os";
 
 export const json = (body: unknown, status = 200, headers: Record<string, string> = {}): Response =>
   new Response(JSON.stringify(body), {
@@ -81,7 +84,44 @@ const reset: Probe = () => {
   return new Response(stream, { headers: { "content-length": "1000" } });
 };
 
+/** What the instance's own process sees of its sandbox (the host suite reads the unit's hardening from inside). */
+function sandbox(): Response {
+  const uid = process.getuid?.();
+  const pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  const others = pids.filter((pid) => {
+    try {
+      return statSync(`/proc/${pid}`).uid !== uid;
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+  let usrWrite = "written";
+  try {
+    writeFileSync("/usr/.t3d-sandbox-probe", "");
+    unlinkSync("/usr/.t3d-sandbox-probe");
+  } catch (error) {
+    usrWrite = (error as NodeJS.ErrnoException).code ?? "failed";
+  }
+  const tmp = statSync("/tmp");
+  const status = readFileSync("/proc/self/status", "utf8");
+  // What t3's agents and terminals do: run a shell, sandbox a tool in a user namespace, list interfaces (netlink).
+  const shell = Bun.spawnSync(["sh", "-c", "echo ok"]).stdout.toString().trim();
+  const userNamespace = Bun.spawnSync(["unshare", "--user", "--map-root-user", "true"]).exitCode;
+  return json({
+    shell,
+    userNamespace,
+    interfaces: Object.keys(networkInterfaces()).length,
+    uid,
+    othersVisible: others.length,
+    usrWrite,
+    tmp: `${tmp.dev}:${tmp.ino}`,
+    noNewPrivs: /^NoNewPrivs:\s+(\d)/m.exec(status)?.[1],
+    cgroup: readFileSync("/proc/self/cgroup", "utf8").trim(),
+  });
+}
+
 const PROBES: Record<string, Probe> = {
+  "/__fake/sandbox": sandbox,
   "/__fake/headers": (request) => json(Object.fromEntries(request.headers)),
   "/__fake/method": (request, url) =>
     new Response(`${request.method} ${url.search}`, { headers: { "x-method": request.method } }),
