@@ -64,7 +64,7 @@ beforeAll(async () => {
     const built = Bun.spawnSync([process.execPath, "run", "build"], { cwd: REPO });
     if (built.exitCode !== 0) throw new Error(`build failed: ${built.stderr}`);
   }
-  host = await BootedHost.boot();
+  host = await BootedHost.boot([REPO]);
 }, 90_000);
 
 afterAll(async () => {
