@@ -141,6 +141,8 @@ describe("idle stop", () => {
     });
     await until(() => stack.count("liam", "stops") === 1, 10 * IDLE_MS);
     await closed;
+    // The client reconnects a second after the close; by then the dispatcher has seen its stop through.
+    await until(() => stack.log.lines.some((l) => l.event === "instance_idle_stopped" && l.user === "liam"), 5000);
     // The client reconnects on its own: the dispatcher holds the socket and answers as t3 would.
     const held = await socketOf(stack, await browser.socketHeaders());
     if (typeof held === "string") throw new Error(`not held: ${held}`);

@@ -107,7 +107,8 @@ describe("the serve command as a child process", () => {
     const result = await runToEnd(
       serveCommand({ dispatchFile: table, listen: "198.18.250.250:8080", ...isolatedSettings(dir, ["alice"]) }),
     );
-    expect([result.code, result.stderr]).toEqual([1, expect.stringContaining("EADDRNOTAVAIL")]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/EADDRNOTAVAIL|Cannot assign requested address/); // Bun's words, Deno's
   });
 
   test("bad settings: exit 2 with each problem", async () => {
