@@ -4,7 +4,7 @@
 // enabled, then a person's first visit through the real sudo, the real
 // t3-instance and t3-mint wrappers and the real t3-serve@ unit running the
 // stand-in t3 (the fake instance, in the autoupdate layout) as that person;
-// the idle stop, the timers, a reboot, a unit whose t3 exits at once (left
+// the idle stop, the timers and a backup started by hand, a reboot, a unit whose t3 exits at once (left
 // failed, as an uninstall may find one) and an uninstall. Each step asserts what it saw. Needs root and systemd-nspawn
 // (Debian's systemd-container); on a machine that cannot boot the container
 // the suite fails with the reason.
@@ -230,6 +230,27 @@ T3D_LISTEN=${HOST_ADDRESS}:${PORT}
     expect(timers).toContain("t3-backup-state.timer");
     expect(timers).toContain("t3-autoupdate.timer");
   });
+
+  test("the backup service started by hand: a verified backup per person, root's own, 0600 in 0700", async () => {
+    // Each person's state database, written as they would (SQLite in WAL mode, as t3 keeps it).
+    const create =
+      "import sqlite3,os; p=os.path.expanduser('~/.t3/userdata/state.sqlite'); os.makedirs(os.path.dirname(p), exist_ok=True); " +
+      "c=sqlite3.connect(p); c.execute('pragma journal_mode=wal'); c.execute('create table if not exists notes(body text)'); " +
+      "c.execute('insert into notes values (?)', (os.environ['USER'],)); c.commit()";
+    for (const user of Object.keys(PEOPLE)) {
+      await host.ok(["python3", "-c", create], { user, env: { USER: user, HOME: `/home/${user}` } });
+    }
+    await ok(["systemctl", "start", "t3-backup-state.service"]);
+    expect((await ok(["stat", "-c", "%U %a", "/var/backups/t3-state"])).trim()).toBe("root 700");
+    for (const user of Object.keys(PEOPLE)) {
+      const [file = ""] = (await ok(["sh", "-c", `ls /var/backups/t3-state/${user}/state-*.sqlite`]))
+        .trim()
+        .split("\n");
+      expect((await ok(["stat", "-c", "%U %a", file])).trim()).toBe("root 600");
+      const check = `import sqlite3; c=sqlite3.connect('file:${file}?mode=ro', uri=True); print(c.execute('pragma integrity_check').fetchone()[0], c.execute('select body from notes').fetchone()[0])`;
+      expect((await ok(["python3", "-c", check])).trim()).toBe(`ok ${user}`);
+    }
+  }, 60_000);
 
   test("reboot: the dispatcher back by itself, instances stopped until their person arrives, still paired", async () => {
     await host.reboot();
