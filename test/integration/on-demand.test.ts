@@ -61,14 +61,19 @@ describe("a stopped instance starts when its person arrives", () => {
     expect([stack.count("alice", "starts"), mints(stack, "alice")]).toEqual([1, 1]);
   });
 
-  test("50 concurrent first visits: 1 start, then 1 mint", async () => {
+  test("50 concurrent first visits: 1 start, then one mint per pairing flight (the first minted during the start)", async () => {
     const browsers = Array.from({ length: 50 }, () => new Browser(stack.url, "bob@example.com"));
     const pages = await Promise.all(browsers.map((b) => b.fetch("/", { document: true })));
     expect(new Set(pages.map((p) => p.status))).toEqual(new Set([200]));
     await eventsOf(browsers[0] as Browser);
     const pairs = await Promise.all(browsers.map((b) => b.fetch("/", { document: true })));
     expect(new Set(pairs.map((p) => p.status))).toEqual(new Set([302]));
-    expect([stack.count("bob", "starts"), mints(stack, "bob")]).toEqual([1, 1]);
+    // Concurrent pairings share a flight; minted ahead, a flight is only an exchange, so a late batch may pair anew.
+    const flights = () => stack.log.lines.filter((l) => l.event === "paired" && l.user === "bob").length;
+    await until(() => flights() > 0, 5000);
+    await Bun.sleep(100);
+    expect([stack.count("bob", "starts"), mints(stack, "bob")]).toEqual([1, flights()]);
+    expect(flights()).toBeLessThanOrEqual(3);
     const metrics = await (await fetch(`${stack.metricsUrl}/metrics`)).text();
     expect(metrics).toContain('t3d_instance_starts_total{result="ready"} 2');
   });
