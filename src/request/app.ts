@@ -130,7 +130,7 @@ function appWith(deps: AppDeps, { answer, gate, forward, admission }: Stages, do
     if (!(admitted instanceof DispatchError) && admitted.host !== undefined) return elsewhere(record, admitted);
     const verdict = deps.lifecycle ? deps.lifecycle.decide(record, admitted) : admitted;
     if (verdict instanceof Waiting) {
-      if (verdict.began && verdict.start) gate.ahead(request, verdict.start.instance, verdict.start);
+      if (verdict.began && verdict.start) gate.ahead(request, verdict.start);
       return answer.wait(record, verdict);
     }
     if (verdict instanceof DispatchError) return answer.refuse(record, verdict);

@@ -58,16 +58,10 @@ export class HeldSockets {
     };
   }
 
-  /** Closes every held socket of `osUser` with `close`; how many there were. */
-  release(osUser: string, close: { code: number; reason: string }): number {
+  /** Closes every held socket of `osUser` with `close`. */
+  release(osUser: string, close: { code: number; reason: string }): void {
     const held = this.byAccount.get(osUser);
     this.byAccount.delete(osUser);
     for (const socket of held ?? []) socket.close(close.code, close.reason);
-    return held?.size ?? 0;
-  }
-
-  /** Held sockets of `osUser` now. */
-  count(osUser: string): number {
-    return this.byAccount.get(osUser)?.size ?? 0;
   }
 }

@@ -53,13 +53,17 @@ export class Waiting {
   ) {}
 }
 
+/** The 503 of a request a stopped instance does not start (only a navigation does). */
+const stopped = (pathname: string): DispatchError =>
+  new DispatchError("instance_stopped", `${pathname} while the instance is stopped`);
+
 /** A WebSocket whose instance is stopped: held here (if its session is this person's) until a person wakes it. */
 export class Asleep {
   constructor(readonly instance: Instance) {}
 
   /** What it gets when it may not be held: the 503 of a stopped instance. */
   refusal(pathname: string): DispatchError {
-    return new DispatchError("instance_stopped", `${pathname} while the instance is stopped`);
+    return stopped(pathname);
   }
 }
 
@@ -165,9 +169,7 @@ export class Lifecycle {
     if (record.url.pathname.startsWith(RESERVED_PREFIX)) return this.reserved(record, undefined);
     if (!(admitted instanceof InstanceDown)) return admitted;
     if (record.upgrade) return new Asleep(instance);
-    if (!record.html) {
-      return new DispatchError("instance_stopped", `${record.url.pathname} while the instance is stopped`);
-    }
+    if (!record.html) return stopped(record.url.pathname);
     return new Waiting(this.begin(instance, record.id, "navigation"), "page", true);
   }
 
@@ -179,7 +181,7 @@ export class Lifecycle {
     instance: Instance,
   ): Response | DispatchError | undefined {
     const peer = this.held.peer(instance, record.id);
-    if (peer === undefined) return new Asleep(instance).refusal(`${record.url.pathname} (held sockets at the limit)`);
+    if (peer === undefined) return stopped(`${record.url.pathname} (held sockets at the limit)`);
     return this.deps.hold(server, request, peer);
   }
 

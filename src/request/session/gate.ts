@@ -111,7 +111,8 @@ export function sessionGate(deps: SessionGateDeps) {
    * session of its own): the credential is minted during the start, and
    * dropped if the start fails.
    */
-  function ahead(request: Request, instance: Instance, start: Pick<Start, "watch">): void {
+  function ahead(request: Request, start: Pick<Start, "instance" | "watch">): void {
+    const { instance } = start;
     if (bound(request, instance)) return;
     pairing.mintAhead(instance);
     start.watch((changed) => {

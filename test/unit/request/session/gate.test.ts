@@ -65,7 +65,7 @@ describe("minting ahead during a start", () => {
   test("a navigation without a session of its own mints ahead; the credential is dropped if the start fails", () => {
     const { gate, ahead, ask } = gateWith("valid");
     const start = new Start(instance, "r-1");
-    gate.ahead(ask("/", "html", "").request, instance, start);
+    gate.ahead(ask("/", "html", "").request, start);
     expect(ahead).toEqual(["mint alice"]);
     start.end("failed");
     expect(ahead).toEqual(["mint alice", "drop alice"]);
@@ -74,9 +74,9 @@ describe("minting ahead during a start", () => {
   test("one with its own bound session mints nothing (it will not pair); a ready start drops nothing", () => {
     const { gate, ahead, ask } = gateWith("valid");
     const start = new Start(instance, "r-1");
-    gate.ahead(ask("/", "html").request, instance, start);
+    gate.ahead(ask("/", "html").request, start);
     const stranger = `t3_session=v1; ${OWNER_COOKIE}=${owners.sign("bob", "v1")}`; // bound to someone else
-    gate.ahead(ask("/", "html", stranger).request, instance, start);
+    gate.ahead(ask("/", "html", stranger).request, start);
     start.end("ready");
     expect(ahead).toEqual(["mint alice"]);
   });
