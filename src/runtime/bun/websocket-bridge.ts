@@ -130,16 +130,25 @@ export async function bridgeWebSocket(
 ): Promise<DispatchError | undefined> {
   const upstream = await connectUpstream(target);
   if (upstream instanceof DispatchError) return upstream;
-  const protocol = upstream.protocol;
+  const failed = upgrade(server, request, upstream.protocol, bridgeHandlers(upstream, target, log, open));
+  if (failed) upstream.close(1011, "client upgrade failed");
+  return failed;
+}
+
+/** Upgrades the browser's socket with `handlers` (and the subprotocol, if any); undefined when it happened. */
+function upgrade(
+  server: Server<unknown>,
+  request: Request,
+  protocol: string | undefined,
+  handlers: BridgeHandlers,
+): DispatchError | undefined {
   const upgraded = server.upgrade(request, {
     headers: protocol ? { "sec-websocket-protocol": protocol } : undefined,
-    data: bridgeHandlers(upstream, target, log, open),
+    data: handlers,
   });
-  if (!upgraded) {
-    upstream.close(1011, "client upgrade failed");
-    return new DispatchError("upstream_down", "the browser's WebSocket upgrade could not be completed");
-  }
-  return undefined;
+  return upgraded
+    ? undefined
+    : new DispatchError("upstream_down", "the browser's WebSocket upgrade could not be completed");
 }
 
 /** Upgrades `request` with the dispatcher as the peer (no instance behind it); undefined when it happened. */
@@ -149,7 +158,6 @@ export function holdWebSocket(
   peer: SocketPeer,
   open: OpenSockets,
 ): DispatchError | undefined {
-  const protocol = firstProtocol(request);
   const handlers: BridgeHandlers = {
     open(ws) {
       open.add(ws);
@@ -162,11 +170,5 @@ export function holdWebSocket(
       peer.closed();
     },
   };
-  const upgraded = server.upgrade(request, {
-    headers: protocol ? { "sec-websocket-protocol": protocol } : undefined,
-    data: handlers,
-  });
-  return upgraded
-    ? undefined
-    : new DispatchError("upstream_down", "the browser's WebSocket upgrade could not be completed");
+  return upgrade(server, request, firstProtocol(request), handlers);
 }

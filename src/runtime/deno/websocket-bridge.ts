@@ -107,6 +107,19 @@ function pumpToUpstream(
   });
 }
 
+/** Upgrades the browser's socket (with the subprotocol, if any), or why it could not be. */
+function upgrade(
+  deno: DenoApi,
+  request: Request,
+  protocol: string | undefined,
+): ReturnType<DenoApi["upgradeWebSocket"]> | DispatchError {
+  try {
+    return deno.upgradeWebSocket(request, { protocol, idleTimeout: 0 });
+  } catch (error) {
+    return new DispatchError("upstream_down", `the browser's WebSocket upgrade failed: ${(error as Error).message}`);
+  }
+}
+
 export async function bridgeWebSocketDeno(
   deno: DenoApi,
   WebSocketStream: WebSocketStreamConstructor,
@@ -118,15 +131,13 @@ export async function bridgeWebSocketDeno(
   const opened = await openUpstream(WebSocketStream, target);
   if (opened instanceof DispatchError) return opened;
   const { upstream, connection } = opened;
-  let upgrade: ReturnType<DenoApi["upgradeWebSocket"]>;
-  try {
-    // Deno refuses a protocol the browser did not offer; the instance picked from the browser's list.
-    upgrade = deno.upgradeWebSocket(request, { protocol: connection.protocol || undefined, idleTimeout: 0 });
-  } catch (error) {
+  // Deno refuses a protocol the browser did not offer; the instance picked from the browser's list.
+  const upgraded = upgrade(deno, request, connection.protocol || undefined);
+  if (upgraded instanceof DispatchError) {
     upstream.close({ closeCode: 1000, reason: "client upgrade failed" });
-    return new DispatchError("upstream_down", `the browser's WebSocket upgrade failed: ${(error as Error).message}`);
+    return upgraded;
   }
-  const { socket: client, response } = upgrade;
+  const { socket: client, response } = upgraded;
   client.binaryType = "arraybuffer";
   client.addEventListener("open", () => {
     open.add(client);
@@ -144,13 +155,9 @@ export function holdWebSocketDeno(
   peer: SocketPeer,
   open: OpenSockets,
 ): Response | DispatchError {
-  let upgrade: ReturnType<DenoApi["upgradeWebSocket"]>;
-  try {
-    upgrade = deno.upgradeWebSocket(request, { protocol: firstProtocol(request), idleTimeout: 0 });
-  } catch (error) {
-    return new DispatchError("upstream_down", `the browser's WebSocket upgrade failed: ${(error as Error).message}`);
-  }
-  const { socket, response } = upgrade;
+  const upgraded = upgrade(deno, request, firstProtocol(request));
+  if (upgraded instanceof DispatchError) return upgraded;
+  const { socket, response } = upgraded;
   socket.binaryType = "arraybuffer";
   socket.addEventListener("open", () => {
     open.add(socket);
