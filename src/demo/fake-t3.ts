@@ -1,16 +1,16 @@
 // A fake `t3 serve` that implements the contract in docs/t3-contract.md
 // for one version: the pairing endpoint of that version, the session check,
-// the cookie name (instance-specific from 0.0.29), an authenticated /ws echo,
+// the cookie name (instance-specific from 0.0.29), an authenticated /ws (fake-t3-socket.ts),
 // and the SPA fallback. Extra `/__fake/*` routes control it (wiping all
 // sessions, what it has seen) or probe the proxy (fake-t3-probes.ts).
 import { createHash, randomBytes } from "node:crypto";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { Server, ServerWebSocket } from "bun";
-import { ACTIVITY_REPORT, PING, PONG, successExit } from "../t3/rpc-frames";
+import type { Server } from "bun";
 import { credentialDir } from "./fake-mint";
 import { pairPage, redirectToPair, workspacePage } from "./fake-t3-page";
 import { json, probeRoute } from "./fake-t3-probes";
+import { flood, onSocketMessage, type Socket, type SocketStats } from "./fake-t3-socket";
 
 export type FakeVersion = "0.0.24" | "0.0.25" | "0.0.33";
 
@@ -61,23 +61,14 @@ export interface FakeT3 {
     upgrades: number;
     lastUpgrade?: Headers;
     closeCodes: number[];
-    /** Keepalives answered, and activity reports with whether they said a person was there. */
-    pings: number;
-    reports: boolean[];
-    /** Frames a `flood:` command has sent so far (held back while the dispatcher is backpressured). */
-    floodSent: number;
-    /** Since when (Date.now()) a flood has waited for the dispatcher to take more; undefined while it flows. */
-    floodHeldSince: number | undefined;
     /** Every Cookie header it received (the last 1000): what an instance's owner could read. */
     cookieHeaders: string[];
     /** Requests by method, for counting what got through. */
     methods: Record<string, number>;
-  };
+  } & SocketStats;
   wipeSessions(): void;
   stop(): Promise<void>;
 }
-
-type Socket = ServerWebSocket<{ protocol: string | undefined; flood?: { next: number; count: number; size: number } }>;
 
 const html = (body: string): Response =>
   new Response(body, {
@@ -90,59 +81,6 @@ function cookieValue(request: Request, name: string): string | undefined {
     if (key === name) return rest.join("=");
   }
   return undefined;
-}
-
-/** Sends numbered frames as fast as the dispatcher takes them, resuming on drain. */
-function flood(ws: Socket, stats: FakeT3["stats"]): void {
-  const state = ws.data.flood;
-  stats.floodHeldSince = undefined;
-  while (state && state.next < state.count) {
-    const frame = new Uint8Array(state.size).fill(state.next % 256);
-    new DataView(frame.buffer).setUint32(0, state.next++);
-    stats.floodSent++;
-    if (ws.send(frame) === -1) {
-      stats.floodHeldSince = Date.now(); // backpressure: continue in drain
-      return;
-    }
-  }
-}
-
-/** The client's RPC messages t3 answers as observed: the keepalive, and the activity report (with null). */
-function rpcAnswer(message: string, stats: FakeT3["stats"]): string | undefined {
-  if (message === PING) {
-    stats.pings++;
-    return PONG;
-  }
-  if (!message.startsWith('{"_tag":"Request"')) return undefined;
-  const request = JSON.parse(message) as { id: unknown; tag: unknown; payload?: { recentlyInteracted?: unknown } };
-  if (request.tag !== ACTIVITY_REPORT) return undefined;
-  stats.reports.push(request.payload?.recentlyInteracted === true);
-  return successExit(request.id);
-}
-
-/** The client's RPC keepalive and report, else an echo with a few commands: `close:<code>:<reason>`, `flood:<n>:<bytes>`, `tick:<ms>:<n>`. */
-function onSocketMessage(ws: Socket, message: string | Buffer, stats: FakeT3["stats"]): void {
-  const answer = typeof message === "string" ? rpcAnswer(message, stats) : undefined;
-  if (answer !== undefined) ws.send(answer);
-  else if (typeof message === "string" && message.startsWith("tick:")) {
-    // An agent's output streamed to the tab: a frame every <ms>, <count> times.
-    const [, ms = 100, count = 10] = message.split(":").map(Number);
-    let sent = 0;
-    const timer = setInterval(() => {
-      if (++sent >= count || ws.readyState !== 1) clearInterval(timer);
-      if (ws.readyState === 1) ws.send(`output ${sent}`);
-    }, ms);
-  } else if (typeof message === "string" && message.startsWith("close:")) {
-    const [, code, reason] = message.split(":");
-    ws.close(Number(code), reason);
-  } else if (typeof message === "string" && message.startsWith("flood:")) {
-    const [, count = 0, size = 4] = message.split(":").map(Number);
-    ws.data.flood = { next: 0, count, size };
-    stats.floodSent = 0;
-    flood(ws, stats);
-  } else {
-    ws.send(message);
-  }
 }
 
 const newStats = (): FakeT3["stats"] => ({
